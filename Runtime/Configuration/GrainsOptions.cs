@@ -1,0 +1,29 @@
+namespace Hearth.Runtime.Configuration;
+
+/// <summary>Activation and persistence behaviour. Section <c>Grains</c>.</summary>
+public sealed class GrainsOptions
+{
+    public const string SectionName = "Grains";
+
+    public static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(10);
+    public const int DefaultMaxQueuedMessagesPerPartition = 5_000;
+
+    /// <summary>
+    /// How often changed grain states and the input offsets that produced them are written (one
+    /// transaction) and acknowledged. Work since the last checkpoint is re-processed after a crash.
+    /// </summary>
+    /// <remarks>Allowed range 10 ms..10 min.</remarks>
+    public TimeSpan CheckpointInterval { get; set; } = DefaultCheckpointInterval;
+
+    /// <summary>An activation that has received nothing for this long is written and dropped from memory.</summary>
+    /// <remarks>Allowed range 1 s..7 days.</remarks>
+    public TimeSpan IdleTimeout { get; set; } = DefaultIdleTimeout;
+
+    /// <summary>
+    /// Messages buffered per partition before its consumption is paused (resumed at half). Bounds memory
+    /// and the time a rebalance waits for in-flight work.
+    /// </summary>
+    /// <remarks>Allowed range 10..1000000.</remarks>
+    public int MaxQueuedMessagesPerPartition { get; set; } = DefaultMaxQueuedMessagesPerPartition;
+}

@@ -1,0 +1,135 @@
+using Microsoft.Extensions.Options;
+
+namespace Hearth.Runtime.Configuration;
+
+/// <summary>Validates <see cref="KafkaOptions"/>; messages name the configuration key.</summary>
+public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, KafkaOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.GroupId))
+        {
+            failures.Add("Kafka:GroupId is required.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.BootstrapServers))
+        {
+            foreach (var server in options.BootstrapServers.Split(',', StringSplitOptions.TrimEntries))
+            {
+                var colon = server.LastIndexOf(':');
+                if (colon <= 0 || !int.TryParse(server.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
+                {
+                    failures.Add($"Kafka:BootstrapServers must be host:port[,host:port...]; '{server}' is not.");
+                }
+            }
+        }
+
+        Range(failures, "Kafka:QueuedMinMessages", options.QueuedMinMessages, 1, 10_000_000);
+        Range(failures, "Kafka:QueuedMaxMessagesKbytes", options.QueuedMaxMessagesKbytes, 1, 2_097_151);
+        Range(failures, "Kafka:SessionTimeoutMs", options.SessionTimeoutMs, 1_000, 3_600_000);
+        Range(failures, "Kafka:LingerMs", options.LingerMs, 0, 900_000);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    internal static void Range(List<string> failures, string key, long value, long min, long max)
+    {
+        if (value < min || value > max)
+        {
+            failures.Add($"{key} must be between {min} and {max}; it is {value}.");
+        }
+    }
+}
+
+/// <summary>Validates <see cref="TopicsOptions"/>.</summary>
+public sealed class TopicsOptionsValidator : IValidateOptions<TopicsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TopicsOptions options)
+    {
+        var failures = new List<string>();
+        Topic(failures, "Topics:Readings", options.Readings);
+        Topic(failures, "Topics:Settings", options.Settings);
+        Topic(failures, "Topics:Commands", options.Commands);
+        Topic(failures, "Topics:DeadLetter", options.DeadLetter);
+        KafkaOptionsValidator.Range(failures, "Topics:Partitions", options.Partitions, 1, 10_000);
+
+        var inputs = options.InputTopics;
+        if (inputs.Contains(options.Commands, StringComparer.Ordinal))
+        {
+            failures.Add($"Topics:Commands must differ from the input topics; it is '{options.Commands}'.");
+        }
+
+        if (inputs.Contains(options.DeadLetter, StringComparer.Ordinal))
+        {
+            failures.Add($"Topics:DeadLetter must differ from the input topics; it is '{options.DeadLetter}'.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Topic(List<string> failures, string key, string? topic)
+    {
+        // Kafka's own rule: 1..249 characters of [a-zA-Z0-9._-].
+        if (string.IsNullOrWhiteSpace(topic))
+        {
+            failures.Add($"{key} is required.");
+        }
+        else if (topic.Length > 249 || topic is "." or ".." ||
+                 !topic.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            failures.Add($"{key} '{topic}' is not a valid Kafka topic name (1-249 of a-z A-Z 0-9 . _ -).");
+        }
+    }
+}
+
+/// <summary>Validates <see cref="GrainsOptions"/>.</summary>
+public sealed class GrainsOptionsValidator : IValidateOptions<GrainsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GrainsOptions options)
+    {
+        var failures = new List<string>();
+        Duration(failures, "Grains:CheckpointInterval", options.CheckpointInterval,
+            TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10));
+        Duration(failures, "Grains:IdleTimeout", options.IdleTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
+        KafkaOptionsValidator.Range(failures, "Grains:MaxQueuedMessagesPerPartition",
+            options.MaxQueuedMessagesPerPartition, 10, 1_000_000);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Duration(List<string> failures, string key, TimeSpan value, TimeSpan min, TimeSpan max)
+    {
+        if (value < min || value > max)
+        {
+            failures.Add($"{key} must be between {min} and {max}; it is {value}.");
+        }
+    }
+}
+
+/// <summary>Validates <see cref="StorageOptions"/>.</summary>
+public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options)
+    {
+        var failures = new List<string>();
+        if (!string.Equals(options.Provider, StorageOptions.Sqlite, StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"Storage:Provider must be '{StorageOptions.Sqlite}'; it is '{options.Provider}'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            failures.Add("Storage:ConnectionString is required.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>Validates <see cref="SiloOptions"/>.</summary>
+public sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SiloOptions options) =>
+        string.IsNullOrWhiteSpace(options.Name) || options.Name.Length > 200
+            ? ValidateOptionsResult.Fail("Silo:Name is required (at most 200 characters).")
+            : ValidateOptionsResult.Success;
+}
