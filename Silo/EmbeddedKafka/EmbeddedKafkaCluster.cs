@@ -1,0 +1,90 @@
+using System.Runtime.InteropServices;
+
+namespace Hearth.Silo.EmbeddedKafka;
+
+/// <summary>
+/// A Kafka broker inside this process for development and tests: librdkafka's mock cluster, which
+/// speaks the real Kafka protocol on 127.0.0.1 so that any client (kcat included) can use it.
+/// </summary>
+/// <remarks>
+/// Not durable: everything is gone when it is disposed. It keeps only about 5 MiB per partition and
+/// silently drops older messages, so consumers must stay close behind producers. It does not implement
+/// the CreateTopics request: create topics with <see cref="CreateTopic"/>.
+/// </remarks>
+public sealed unsafe class EmbeddedKafkaCluster : IDisposable
+{
+    private readonly Lock _lock = new();
+    private IntPtr _handle;
+    private IntPtr _cluster;
+
+    public EmbeddedKafkaCluster(int brokers = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(brokers);
+        var conf = MockClusterNative.rd_kafka_conf_new();
+        Set(conf, "log_level", "3");
+        var error = stackalloc byte[512];
+        _handle = MockClusterNative.rd_kafka_new(MockClusterNative.ProducerType, conf, error, 512);
+        if (_handle == IntPtr.Zero)
+        {
+            MockClusterNative.rd_kafka_conf_destroy(conf);
+            throw new InvalidOperationException("Could not create the embedded Kafka: " + Marshal.PtrToStringUTF8((IntPtr)error));
+        }
+
+        _cluster = MockClusterNative.rd_kafka_mock_cluster_new(_handle, brokers);
+        if (_cluster == IntPtr.Zero)
+        {
+            MockClusterNative.rd_kafka_destroy(_handle);
+            throw new InvalidOperationException("Could not create the embedded Kafka mock cluster.");
+        }
+
+        BootstrapServers = Marshal.PtrToStringUTF8(MockClusterNative.rd_kafka_mock_cluster_bootstraps(_cluster))
+            ?? throw new InvalidOperationException("The embedded Kafka has no bootstrap address.");
+    }
+
+    /// <summary><c>host:port</c> of the broker(s), for <c>bootstrap.servers</c>.</summary>
+    public string BootstrapServers { get; }
+
+    /// <summary>Creates a topic (replication factor 1).</summary>
+    public void CreateTopic(string topic, int partitions)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(topic);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(partitions);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_cluster == IntPtr.Zero, this);
+            var error = MockClusterNative.rd_kafka_mock_topic_create(_cluster, topic, partitions, 1);
+            if (error != 0)
+            {
+                throw new InvalidOperationException(
+                    $"Could not create topic '{topic}': {Marshal.PtrToStringUTF8(MockClusterNative.rd_kafka_err2str(error))}");
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_cluster != IntPtr.Zero)
+            {
+                MockClusterNative.rd_kafka_mock_cluster_destroy(_cluster);
+                _cluster = IntPtr.Zero;
+            }
+
+            if (_handle != IntPtr.Zero)
+            {
+                MockClusterNative.rd_kafka_destroy(_handle);
+                _handle = IntPtr.Zero;
+            }
+        }
+    }
+
+    private static void Set(IntPtr conf, string name, string value)
+    {
+        var error = stackalloc byte[512];
+        if (MockClusterNative.rd_kafka_conf_set(conf, name, value, error, 512) != MockClusterNative.ConfOk)
+        {
+            throw new InvalidOperationException($"librdkafka rejected {name}={value}: {Marshal.PtrToStringUTF8((IntPtr)error)}");
+        }
+    }
+}

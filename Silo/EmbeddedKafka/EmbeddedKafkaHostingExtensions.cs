@@ -1,0 +1,79 @@
+using Hearth.Runtime.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Hearth.Silo.EmbeddedKafka;
+
+public static class EmbeddedKafkaHostingExtensions
+{
+    /// <summary>
+    /// When <c>Kafka:BootstrapServers</c> is empty, starts an <see cref="EmbeddedKafkaCluster"/> with the
+    /// configured topics (<c>Topics:Partitions</c> partitions each) and points the silo at it.
+    /// </summary>
+    public static IHostApplicationBuilder AddEmbeddedKafkaIfUnconfigured(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var configuration = builder.Configuration;
+        if (!string.IsNullOrWhiteSpace(configuration[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"]))
+        {
+            return builder;
+        }
+
+        // The topics must be valid before they are created; the same validator runs again at start.
+        var topics = configuration.GetSection(TopicsOptions.SectionName).Get<TopicsOptions>() ?? new TopicsOptions();
+        var validation = new TopicsOptionsValidator().Validate(null, topics);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(TopicsOptions.SectionName, typeof(TopicsOptions), validation.Failures);
+        }
+
+        var cluster = new EmbeddedKafkaCluster();
+        foreach (var topic in new[] { topics.Readings, topics.Settings, topics.Commands, topics.DeadLetter }.Distinct())
+        {
+            cluster.CreateTopic(topic, topics.Partitions);
+        }
+
+        configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = cluster.BootstrapServers,
+            [$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.Ephemeral)}"] = "true",
+        });
+        builder.Services.AddSingleton(cluster);
+        // Registered before the grain runtime, so it starts first and stops last.
+        builder.Services.AddHostedService<EmbeddedKafkaAnnouncer>();
+        return builder;
+    }
+}
+
+/// <summary>Tells where the embedded broker is: in the log and, if configured, in <c>Kafka:EmbeddedBootstrapFile</c>.</summary>
+internal sealed partial class EmbeddedKafkaAnnouncer(
+    EmbeddedKafkaCluster cluster, IOptions<KafkaOptions> options, IOptions<TopicsOptions> topics, ILogger<EmbeddedKafkaAnnouncer> logger)
+    : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        LogListening(logger, cluster.BootstrapServers, topics.Value.Partitions);
+        if (options.Value.EmbeddedBootstrapFile is { Length: > 0 } file)
+        {
+            // Written whole and renamed, so a script polling for the file never reads half of it.
+            var full = Path.GetFullPath(file);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            var temporary = full + ".tmp";
+            await File.WriteAllTextAsync(temporary, cluster.BootstrapServers + Environment.NewLine, cancellationToken);
+            File.Move(temporary, full, overwrite: true);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (options.Value.EmbeddedBootstrapFile is { Length: > 0 } file && File.Exists(file))
+        {
+            File.Delete(file);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Embedded Kafka (development only, not durable) listening on {BootstrapServers}; topics have {Partitions} partitions")]
+    private static partial void LogListening(ILogger logger, string bootstrapServers, int partitions);
+}
