@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Confluent.Kafka;
 using Hearth.Runtime.Configuration;
@@ -17,6 +18,7 @@ internal sealed class CheckpointCoordinator
     private static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConcurrentDictionary<TopicPartition, long> _storedOffsets = new();
     private readonly WorkerServices _services;
     private readonly string _groupId;
     private volatile bool _poisoned;
@@ -32,6 +34,12 @@ internal sealed class CheckpointCoordinator
     /// the input that caused the lost output would be skipped. The silo must restart and re-process.
     /// </summary>
     public bool IsPoisoned => _poisoned;
+
+    /// <summary>The last stored next-offset of every input partition this silo has checkpointed.</summary>
+    public IReadOnlyDictionary<TopicPartition, long> StoredOffsets => _storedOffsets;
+
+    /// <summary>Raised after a checkpoint is stored (on the thread that stored it).</summary>
+    public event Action? Stored;
 
     /// <summary>Checkpoints <paramref name="workers"/>.</summary>
     /// <param name="workersStopped">
@@ -97,7 +105,16 @@ internal sealed class CheckpointCoordinator
                 }
             }
 
+            foreach (var snapshot in stored)
+            {
+                foreach (var (topic, offset) in snapshot.Checkpoint.Offsets)
+                {
+                    _storedOffsets[new TopicPartition(topic, snapshot.Checkpoint.Partition)] = offset;
+                }
+            }
+
             _services.Metrics.CheckpointWritten(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Stored?.Invoke();
             return new CheckpointOutcome(stored, changed.Where(s => fenced.Contains(s.Checkpoint.Partition)).Select(s => s.Worker).ToList());
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -8,6 +8,7 @@ public sealed class GrainsOptions
     public static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(10);
     public const int DefaultMaxQueuedMessagesPerPartition = 5_000;
+    public static readonly TimeSpan DefaultPauseAfter = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// How often changed grain states and the input offsets that produced them are written (one
@@ -26,4 +27,13 @@ public sealed class GrainsOptions
     /// </summary>
     /// <remarks>Allowed range 10..1000000.</remarks>
     public int MaxQueuedMessagesPerPartition { get; set; } = DefaultMaxQueuedMessagesPerPartition;
+
+    /// <summary>
+    /// How long the consumer waits for room in a full partition queue before it pauses that partition.
+    /// A partition that merely runs behind drains within this time and is not paused (pausing makes
+    /// librdkafka discard and re-fetch what it prefetched); one that is stuck is paused so that the
+    /// others go on. Zero pauses at once.
+    /// </summary>
+    /// <remarks>Allowed range 0..30 s.</remarks>
+    public TimeSpan PauseAfter { get; set; } = DefaultPauseAfter;
 }

@@ -91,6 +91,7 @@ public sealed class GrainsOptionsValidator : IValidateOptions<GrainsOptions>
         Duration(failures, "Grains:CheckpointInterval", options.CheckpointInterval,
             TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10));
         Duration(failures, "Grains:IdleTimeout", options.IdleTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
+        Duration(failures, "Grains:PauseAfter", options.PauseAfter, TimeSpan.Zero, TimeSpan.FromSeconds(30));
         KafkaOptionsValidator.Range(failures, "Grains:MaxQueuedMessagesPerPartition",
             options.MaxQueuedMessagesPerPartition, 10, 1_000_000);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -23,6 +23,7 @@ public sealed class RuntimeMetrics : IDisposable
     private long _fencedPartitions;
     private long _rebalances;
     private long _queued;
+    private long _pauses;
 
     public RuntimeMetrics(IMeterFactory? meterFactory = null)
     {
@@ -47,6 +48,8 @@ public sealed class RuntimeMetrics : IDisposable
             "{activation}", "Grain activations dropped from memory");
         _meter.CreateObservableUpDownCounter("hearth.queued", () => Volatile.Read(ref _queued),
             "{message}", "Input messages buffered in partition queues");
+        _meter.CreateObservableCounter("hearth.partitions.paused", () => Volatile.Read(ref _pauses),
+            "{pause}", "Times a partition's consumption was paused because its queue stayed full");
         _meter.CreateObservableCounter("hearth.checkpoints", () => Volatile.Read(ref _checkpoints),
             "{checkpoint}", "Checkpoints written");
         _meter.CreateObservableCounter("hearth.checkpoints.failed", () => Volatile.Read(ref _checkpointFailures),
@@ -77,6 +80,8 @@ public sealed class RuntimeMetrics : IDisposable
 
     public long Queued => Volatile.Read(ref _queued);
 
+    public long Pauses => Volatile.Read(ref _pauses);
+
     /// <summary>The counters of one topic (created on first use).</summary>
     public TopicCounters ForTopic(string topic) => _topics.GetOrAdd(topic, static t => new TopicCounters(t));
 
@@ -96,6 +101,8 @@ public sealed class RuntimeMetrics : IDisposable
     }
 
     internal void QueuedChanged(int delta) => Interlocked.Add(ref _queued, delta);
+
+    internal void PartitionPaused() => Interlocked.Increment(ref _pauses);
 
     internal void CheckpointWritten(double milliseconds)
     {

@@ -195,7 +195,8 @@ internal sealed class GrainRuntimeService : BackgroundService
 
     private Dictionary<string, int> ReadInputLayout()
     {
-        using var admin = new DependentAdminClientBuilder(_services.Producer.Client.Handle).Build();
+        using var client = _clients.MetadataClient();
+        using var admin = new DependentAdminClientBuilder(client.Handle).Build();
         var layout = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (key, topic) in new[] { ("Topics:Readings", _topics.Readings), ("Topics:Settings", _topics.Settings) })
         {

@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using Hearth.Runtime.Checkpointing;
 using Hearth.Runtime.Diagnostics;
 using Hearth.Runtime.Processing;
@@ -30,4 +31,17 @@ public sealed class GrainRuntimeStatus
     public bool IsPoisoned => _checkpoints.IsPoisoned;
 
     public RuntimeMetrics Metrics { get; }
+
+    /// <summary>
+    /// The next offset of each input partition as last stored by this silo: everything before it is
+    /// durable, and every output it caused is in Kafka.
+    /// </summary>
+    public IReadOnlyDictionary<TopicPartition, long> StoredOffsets => _checkpoints.StoredOffsets;
+
+    /// <summary>Raised after each stored checkpoint.</summary>
+    public event Action? CheckpointStored
+    {
+        add => _checkpoints.Stored += value;
+        remove => _checkpoints.Stored -= value;
+    }
 }

@@ -49,6 +49,20 @@ internal sealed class KafkaClientFactory
         return Consumer(config);
     }
 
+    /// <summary>
+    /// A client for metadata requests only. It is a consumer with <c>allow.auto.create.topics=false</c>,
+    /// so asking about a misspelt topic never creates it on a cluster that auto-creates topics.
+    /// </summary>
+    public IConsumer<byte[]?, byte[]?> MetadataClient()
+    {
+        var config = new ConsumerConfig(Common("metadata"))
+        {
+            GroupId = _options.GroupId + ".metadata",
+            AllowAutoCreateTopics = false,
+        };
+        return Consumer(config).Build();
+    }
+
     /// <summary>The producer of outputs, forwards and dead letters.</summary>
     public ProducerBuilder<byte[]?, byte[]?> Producer()
     {

@@ -31,9 +31,11 @@ internal sealed class PartitionWorker
     private readonly Lock _pauseLock = new();
     private readonly List<(ConsumerLoop Source, TopicPartition Partition)> _paused = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ManualResetEventSlim _room = new(initialState: true);
     private readonly int _pauseAt;
     private readonly int _resumeAt;
     private int _queued;
+    private int _pausedCount;
     private int _activationCount;
     private long _progress;
     private long _savedProgress;
@@ -81,36 +83,31 @@ internal sealed class PartitionWorker
     public void Start() => _run = Task.Run(RunAsync);
 
     /// <summary>
-    /// Queues a message; called on <paramref name="source"/>'s thread. Pauses the message's partition on
-    /// that consumer when the queue is full. False once the worker is stopping (the message is dropped
-    /// unprocessed, and its offset is not acknowledged).
+    /// Queues a message; called on <paramref name="source"/>'s thread. When the queue is full, waits up to
+    /// <c>Grains:PauseAfter</c> for room, then pauses the message's partition on that consumer. (Waiting
+    /// first matters: a pause makes librdkafka discard what it has prefetched for the partition, which it
+    /// then fetches again; a partition that merely runs behind should not pay that.) False once the
+    /// worker is stopping: the message is dropped unprocessed and its offset is not acknowledged.
     /// </summary>
     public bool TryEnqueue(ConsumeResult<byte[]?, byte[]?> result, ConsumerLoop source)
     {
+        if (Volatile.Read(ref _queued) >= _pauseAt && !IsStopping)
+        {
+            _room.Reset();
+            // The worker may have made room between the check and the reset; then it will not signal again.
+            if (Volatile.Read(ref _queued) >= _pauseAt && !_room.Wait(Services.Grains.PauseAfter))
+            {
+                Pause(result.TopicPartition, source);
+            }
+        }
+
         if (!_queue.Writer.TryWrite(new WorkItem(result, null)))
         {
             return false;
         }
 
         Services.Metrics.QueuedChanged(1);
-        if (Interlocked.Increment(ref _queued) >= _pauseAt)
-        {
-            lock (_pauseLock)
-            {
-                var partition = result.TopicPartition;
-                if (!_paused.Contains((source, partition)))
-                {
-                    _paused.Add((source, partition));
-                    source.PauseNow(partition);
-                    // The queue may have drained while we were pausing; then nobody would resume it.
-                    if (Volatile.Read(ref _queued) <= _resumeAt)
-                    {
-                        ResumePausedLocked();
-                    }
-                }
-            }
-        }
-
+        Interlocked.Increment(ref _queued);
         return true;
     }
 
@@ -154,6 +151,7 @@ internal sealed class PartitionWorker
     public async Task StopAsync()
     {
         _stopping.Cancel();
+        _room.Set();
         _queue.Writer.TryComplete();
         if (_run is not null)
         {
@@ -226,14 +224,37 @@ internal sealed class PartitionWorker
         }
     }
 
+    private void Pause(TopicPartition partition, ConsumerLoop source)
+    {
+        lock (_pauseLock)
+        {
+            if (!_paused.Contains((source, partition)))
+            {
+                _paused.Add((source, partition));
+                Volatile.Write(ref _pausedCount, _paused.Count);
+                source.PauseNow(partition);
+                Services.Metrics.PartitionPaused();
+                // The queue may have drained while we were pausing; then nobody would resume it.
+                if (Volatile.Read(ref _queued) <= _resumeAt)
+                {
+                    ResumePausedLocked();
+                }
+            }
+        }
+    }
+
     private void OnDequeued()
     {
         Services.Metrics.QueuedChanged(-1);
         if (Interlocked.Decrement(ref _queued) <= _resumeAt)
         {
-            lock (_pauseLock)
+            _room.Set();
+            if (Volatile.Read(ref _pausedCount) > 0)
             {
-                ResumePausedLocked();
+                lock (_pauseLock)
+                {
+                    ResumePausedLocked();
+                }
             }
         }
     }
@@ -246,6 +267,7 @@ internal sealed class PartitionWorker
         }
 
         _paused.Clear();
+        Volatile.Write(ref _pausedCount, 0);
     }
 
     private async ValueTask ProcessAsync(ConsumeResult<byte[]?, byte[]?> result)

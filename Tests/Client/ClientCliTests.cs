@@ -1,0 +1,71 @@
+using Hearth.Client;
+using Hearth.Grains.Interfaces;
+using Hearth.Grains.Interfaces.Codecs;
+using Hearth.Tests.Infrastructure;
+
+namespace Hearth.Tests.Client;
+
+[Collection(KafkaCollection.Name)]
+public sealed class ClientCliTests(EmbeddedKafkaFixture kafka)
+{
+    [Theory]
+    [InlineData("set")]
+    [InlineData("set t-1 --temperature 21 --up-delta 0.5")]
+    [InlineData("set t-1 --temperature warm --up-delta 0.5 --down-delta 0.5")]
+    [InlineData("set t-1 --temperature 21 --up-delta -0.5 --down-delta 0.5 --bootstrap 127.0.0.1:1")]
+    [InlineData("set t-1 --temperature NaN --up-delta 0.5 --down-delta 0.5 --bootstrap 127.0.0.1:1")]
+    [InlineData("simulate --thermostats 0 --bootstrap 127.0.0.1:1")]
+    [InlineData("simulate --rate -5 --bootstrap 127.0.0.1:1")]
+    [InlineData("frobnicate")]
+    public async Task BadArguments_ExitWith2AndOneLineReason(string arguments)
+    {
+        var (code, _, error) = await RunAsync(arguments.Split(' '));
+
+        Assert.Equal(2, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoBootstrap_ExitWith2NamingBothWays()
+    {
+        var saved = Environment.GetEnvironmentVariable("Kafka__BootstrapServers");
+        Environment.SetEnvironmentVariable("Kafka__BootstrapServers", null);
+        try
+        {
+            var (code, _, error) = await RunAsync(["set", "t-1", "--temperature", "21", "--up-delta", "1", "--down-delta", "1"]);
+
+            Assert.Equal(2, code);
+            Assert.Contains("--bootstrap", error, StringComparison.Ordinal);
+            Assert.Contains("Kafka__BootstrapServers", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("Kafka__BootstrapServers", saved);
+        }
+    }
+
+    [Fact]
+    public async Task Set_PublishesTheSettingKeyedByThermostat()
+    {
+        var topics = kafka.CreateTopics(partitions: 3);
+
+        var (code, output, error) = await RunAsync(
+            ["set", "t-42", "--temperature", "21.5", "--up-delta", "0.5", "--down-delta", "1", "--bootstrap", kafka.BootstrapServers, "--settings-topic", topics.Settings]);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("published setting of t-42", output, StringComparison.Ordinal);
+        var message = Assert.Single(TopicReader.ReadAll(kafka.BootstrapServers, topics.Settings, TimeSpan.FromSeconds(30)));
+        Assert.Equal("t-42", message.Message.Key);
+        var decoded = ThermostatJson.DecodeInput("t-42"u8, message.Message.Value, DateTimeOffset.UnixEpoch);
+        Assert.Equal(new ThermostatSetting("t-42", 21.5, 0.5, 1), decoded.Value);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await ClientApp.RunAsync(args, output, error, CancellationToken.None);
+        return (code, output.ToString(), error.ToString());
+    }
+}

@@ -1,0 +1,136 @@
+using Confluent.Kafka;
+using Hearth.Runtime.Hosting;
+using Hearth.Silo.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+
+namespace Hearth.Tests.Infrastructure;
+
+/// <summary>A silo hosted in the test process, against a test's topics and its own SQLite file.</summary>
+public sealed class TestSilo : IAsyncDisposable
+{
+    private static readonly TimeSpan AssignmentTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly WebApplication _app;
+    private bool _stopped;
+
+    private TestSilo(WebApplication app, string name)
+    {
+        _app = app;
+        Name = name;
+        Status = app.Services.GetRequiredService<GrainRuntimeStatus>();
+    }
+
+    public string Name { get; }
+
+    public GrainRuntimeStatus Status { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts a silo and waits until the group has assigned it partitions.</summary>
+    public static async Task<TestSilo> StartAsync(
+        string bootstrapServers, TestTopics topics, string databasePath, ITestOutputHelper? output,
+        IDictionary<string, string?>? overrides = null, string name = "silo")
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Silo:Name"] = name,
+            ["Kafka:BootstrapServers"] = bootstrapServers,
+            ["Kafka:GroupId"] = topics.GroupId,
+            ["Kafka:SessionTimeoutMs"] = "6000",
+            ["Topics:Readings"] = topics.Readings,
+            ["Topics:Settings"] = topics.Settings,
+            ["Topics:Commands"] = topics.Commands,
+            ["Topics:DeadLetter"] = topics.DeadLetter,
+            ["Topics:Partitions"] = topics.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Grains:CheckpointInterval"] = "00:00:00.100",
+            ["Storage:Provider"] = "sqlite",
+            ["Storage:ConnectionString"] = $"Data Source={databasePath}",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var app = SiloApplication.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Logging.ClearProviders();
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            if (output is not null)
+            {
+                builder.Logging.AddProvider(new TestOutputLoggerProvider(output, name));
+            }
+        });
+        var silo = new TestSilo(app, name);
+        await app.StartAsync();
+        await silo.Status.FirstAssignment.WaitAsync(AssignmentTimeout);
+        return silo;
+    }
+
+    /// <summary>
+    /// Waits until this silo has stored a checkpoint covering every message before
+    /// <paramref name="ends"/>: by then their state is durable and their outputs are in Kafka.
+    /// </summary>
+    public Task WaitForStoredAsync(IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase) =>
+        WaitForStoredAsync(ends, timeout, phase, [this]);
+
+    /// <summary>Like <see cref="WaitForStoredAsync(IReadOnlyDictionary{TopicPartition,long},TimeSpan,string)"/>, over several silos together.</summary>
+    public static async Task WaitForStoredAsync(
+        IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase, IReadOnlyList<TestSilo> silos)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Check()
+        {
+            if (ends.All(e => e.Value == 0 || silos.Any(s => s.Status.StoredOffsets.TryGetValue(e.Key, out var stored) && stored >= e.Value)))
+            {
+                done.TrySetResult();
+            }
+        }
+
+        // Armed before checking, so a checkpoint between the check and the subscription is not missed.
+        foreach (var silo in silos)
+        {
+            silo.Status.CheckpointStored += Check;
+        }
+
+        try
+        {
+            Check();
+            await done.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            var missing = ends.Where(e => e.Value > 0 && !silos.Any(s => s.Status.StoredOffsets.TryGetValue(e.Key, out var stored) && stored >= e.Value))
+                .Select(e => $"{e.Key.Topic}[{e.Key.Partition}] wants {e.Value}, stored {string.Join("/", silos.Select(s => s.Status.StoredOffsets.TryGetValue(e.Key, out var v) ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-"))}");
+            throw new TimeoutException($"{phase}: checkpoints did not reach the input's end within {timeout}: {string.Join("; ", missing)}");
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                silo.Status.CheckpointStored -= Check;
+            }
+        }
+    }
+
+    /// <summary>Stops the silo gracefully (leaves the group after a final checkpoint).</summary>
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await _app.StopAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await _app.DisposeAsync();
+    }
+}

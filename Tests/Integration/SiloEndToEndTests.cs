@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+using Hearth.Grains;
+using Hearth.Grains.Interfaces;
+using Hearth.Grains.Interfaces.Codecs;
+using Hearth.Runtime.Partitioning;
+using Hearth.Runtime.Processing;
+using Hearth.Runtime.Storage.AdoNet;
+using Hearth.Runtime.Storage.Sqlite;
+using Hearth.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
+
+namespace Hearth.Tests.Integration;
+
+/// <summary>A silo over TCP against the embedded broker: input in, commands out.</summary>
+[Collection(KafkaCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+    private readonly TempDirectory _directory = new();
+
+    [Fact]
+    public async Task SettingsThenReadings_ProduceExactlyTheReplaysCommands_InOrderPerThermostat()
+    {
+        var topics = kafka.CreateTopics(partitions: 4);
+        var ids = Enumerable.Range(0, 40).Select(i => $"t-{i}").ToList();
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("silo.db"), output);
+
+        // Settings and readings are different topics, with no order between them: settings first, durably.
+        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
+        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 5));
+        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "readings");
+
+        var commands = ReadCommands(topics);
+        Assert.Equal(fleet.Replay.Commands.Count, commands.Count);
+        Assert.Equal(ids.Count * 6, commands.Count); // On and off in the first swing, one command per swing after.
+        var expected = fleet.Replay.CommandsByThermostat();
+        foreach (var id in ids)
+        {
+            Assert.Equal(expected[id], commands.Where(c => c.ThermostatId == id).ToList());
+        }
+
+        Assert.Equal(0, silo.Status.Metrics.ForTopic(topics.Readings).DeadLettered);
+    }
+
+    [Fact]
+    public async Task Restart_OnTheSameDatabase_KeepsState_AndReprocessesNothing()
+    {
+        var topics = kafka.CreateTopics(partitions: 3);
+        var ids = Enumerable.Range(0, 30).Select(i => $"r-{i}").ToList();
+        var database = _directory.File("restart.db");
+        using var fleet = new Fleet(kafka, topics);
+
+        await using (var first = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, name: "first"))
+        {
+            fleet.PublishSettings(ids.Select((id, i) => new ThermostatSetting(id, 20 + (i % 3), 0.5, 1)));
+            await first.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+            fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 3));
+            await first.WaitForStoredAsync(Ends(topics.Readings), Timeout, "first batch");
+        }
+
+        var beforeRestart = ReadCommands(topics).Count;
+        Assert.Equal(fleet.Replay.Commands.Count, beforeRestart);
+
+        await using var second = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, name: "second");
+        fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 2).Select(r => r with { Timestamp = r.Timestamp.AddHours(1) }));
+        await second.WaitForStoredAsync(Ends(topics.Readings), Timeout, "second batch");
+
+        // Every command exactly once: the restarted silo resumed where the first stopped, with its state.
+        var commands = ReadCommands(topics);
+        Assert.Equal(fleet.Replay.Commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq), commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq));
+        // The second silo processed the second batch only: nothing of the first was delivered again.
+        Assert.Equal(ids.Count * 2 * 6, second.Status.Metrics.ForTopic(topics.Readings).Processed);
+
+        var store = new AdoNetCheckpointStore(new SqliteDialect($"Data Source={database}"), TimeProvider.System, NullLogger<AdoNetCheckpointStore>.Instance);
+        foreach (var id in ids)
+        {
+            var stored = await store.ReadGrainStateAsync(ThermostatControllerGrain.GrainTypeName, id, CancellationToken.None);
+            Assert.NotNull(stored);
+            var state = System.Text.Json.JsonSerializer.Deserialize(stored.Json, ThermostatStateJsonContext.Default.ThermostatState)!;
+            var expected = fleet.Replay.StateOf(id);
+            Assert.Equal((expected.Temperature, expected.Heater, expected.Seq, expected.LastMeasurement),
+                (state.Temperature, state.Heater, state.Seq, state.LastMeasurement));
+        }
+    }
+
+    [Fact]
+    public async Task PoisonMessages_GoToTheDeadLetterTopic_AndProcessingGoesOn()
+    {
+        var topics = kafka.CreateTopics(partitions: 2);
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("poison.db"), output);
+        fleet.PublishSettings([new ThermostatSetting("p-1", 21, 0.5, 0.5)]);
+        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+
+        var poison = new (string? Key, string? Value, string Reason)[]
+        {
+            ("p-1", "{not json", "invalid JSON"),
+            (null, """{"measurement":10}""", "no key"),
+            ("p-1", """{"measurement":"cold"}""", "must be a number"),
+            ("p-1", """{"measurement":1e999}""", "finite"),
+            ("p-1", """{"temperature":21,"upDelta":-1,"downDelta":1}""", "must not be negative"),
+        };
+        foreach (var (key, value, _) in poison)
+        {
+            fleet.PublishRaw(topics.Readings, key, value is null ? null : Encoding.UTF8.GetBytes(value));
+        }
+
+        fleet.PublishReadings([new ThermostatReading("p-1", 18, Fleet.Clock)]);
+        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "poison and reading");
+
+        var command = Assert.Single(ReadCommands(topics));
+        Assert.Equal(new HeaterCommand("p-1", HeaterAction.On, 18, 21, 1, Fleet.Clock), command);
+
+        var deadLetters = TopicReader.ReadAll(kafka.BootstrapServers, topics.DeadLetter, Timeout);
+        Assert.Equal(poison.Length, deadLetters.Count);
+        var readings = TopicReader.ReadAll(kafka.BootstrapServers, topics.Readings, Timeout);
+        foreach (var (key, value, reason) in poison)
+        {
+            var letter = Assert.Single(deadLetters, d => d.Message.Key == key && Encoding.UTF8.GetString(d.Message.Value ?? []) == (value ?? ""));
+            Assert.Contains(reason, MessageHeaders.GetText(letter.Message.Headers, MessageHeaders.Error), StringComparison.Ordinal);
+            Assert.Equal(topics.Readings, MessageHeaders.GetText(letter.Message.Headers, MessageHeaders.SourceTopic));
+            var original = readings.Single(r => r.Message.Key == key && Encoding.UTF8.GetString(r.Message.Value ?? []) == (value ?? ""));
+            Assert.Equal(original.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                MessageHeaders.GetText(letter.Message.Headers, MessageHeaders.SourcePartition));
+            Assert.Equal(original.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                MessageHeaders.GetText(letter.Message.Headers, MessageHeaders.SourceOffset));
+        }
+    }
+
+    [Fact]
+    public async Task MessageProducedByKcat_WithItsOwnPartitioner_ReachesTheRightGrain()
+    {
+        var kcat = Kcat.Path ?? throw new InvalidOperationException("kcat is not installed; ./test.sh installs it (apt-get install kcat).");
+        const int partitions = 8;
+        var topics = kafka.CreateTopics(partitions);
+        // A key that kcat's default partitioner (consistent_random: CRC32) puts on another partition than murmur2.
+        var id = Enumerable.Range(0, 1000).Select(i => $"k-{i}")
+            .First(k => Kcat.Crc32Partition(k, partitions) != KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(k), partitions));
+        var right = KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(id), partitions);
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("kcat.db"), output);
+        fleet.PublishSettings([new ThermostatSetting(id, 21, 0.5, 0.5)]);
+        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+
+        await Kcat.ProduceAsync(kcat, kafka.BootstrapServers, topics.Readings, id, """{"measurement":25.5,"timestamp":"2026-11-20T08:00:00Z"}""");
+        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "kcat's reading");
+        // Its offset is stored only once the forwarded copy is in Kafka; now wait for the copy.
+        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "the forwarded copy");
+
+        var readings = TopicReader.ReadAll(kafka.BootstrapServers, topics.Readings, Timeout);
+        Assert.Equal(2, readings.Count);
+        var original = Assert.Single(readings, r => MessageHeaders.GetText(r.Message.Headers, MessageHeaders.ForwardedFrom) is null);
+        var forwarded = Assert.Single(readings, r => MessageHeaders.GetText(r.Message.Headers, MessageHeaders.ForwardedFrom) is not null);
+        Assert.Equal(Kcat.Crc32Partition(id, partitions), original.Partition.Value);
+        Assert.Equal(right, forwarded.Partition.Value);
+        Assert.Equal(MessageHeaders.FormatOrigin(topics.Readings, original.Partition.Value, original.Offset.Value),
+            MessageHeaders.GetText(forwarded.Message.Headers, MessageHeaders.ForwardedFrom));
+
+        var command = Assert.Single(ReadCommands(topics));
+        Assert.Equal((id, HeaterAction.Off, 25.5, 1L), (command.ThermostatId, command.Action, command.Measurement, command.Seq));
+        Assert.Equal(1, silo.Status.Metrics.ForTopic(topics.Readings).Forwarded);
+        Assert.Equal(1, silo.Status.Metrics.ForTopic(topics.Readings).Processed);
+    }
+
+    [Fact]
+    public async Task SharedInputTopic_ReadingsAndSettingsToldApartByTheirFields()
+    {
+        var topics = kafka.CreateTopics(partitions: 2, sharedInputTopic: true);
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("shared.db"), output);
+
+        // The original Python examples' formats, in one topic, in order: setting, then readings.
+        fleet.PublishRaw(topics.Readings, "s-1", """{"temperature":45,"up_delta":1,"down_delta":1}"""u8.ToArray());
+        fleet.PublishRaw(topics.Readings, "s-1", """{"measurement":40.0}"""u8.ToArray());
+        fleet.PublishRaw(topics.Readings, "s-1", """{"measurement":45.0}"""u8.ToArray());
+        fleet.PublishRaw(topics.Readings, "s-1", """{"measurement":46.5}"""u8.ToArray());
+        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "shared topic");
+
+        var commands = ReadCommands(topics);
+        Assert.Equal([(HeaterAction.On, 40.0, 1L), (HeaterAction.Off, 46.5, 2L)], commands.Select(c => (c.Action, c.Measurement, c.Seq)));
+        Assert.All(commands, c => Assert.Equal(45, c.Setpoint));
+    }
+
+    [Theory]
+    [InlineData("00:00:00", true)]
+    [InlineData("00:00:05", false)]
+    public async Task TinyPartitionQueues_WaitOrPause_WithoutLosingOrRepeatingAMessage(string pauseAfter, bool mustPause)
+    {
+        var topics = kafka.CreateTopics(partitions: 2);
+        var ids = Enumerable.Range(0, 50).Select(i => $"b-{i}").ToList();
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("backpressure.db"), output,
+            new Dictionary<string, string?>
+            {
+                ["Grains:MaxQueuedMessagesPerPartition"] = "10",
+                ["Grains:PauseAfter"] = pauseAfter,
+            });
+        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
+        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+
+        var readings = Fleet.Swinging(ids, 21, swings: 4).ToList();
+        fleet.PublishReadings(readings);
+        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "readings");
+
+        Assert.Equal(readings.Count, silo.Status.Metrics.ForTopic(topics.Readings).Processed);
+        Assert.Equal(
+            fleet.Replay.Commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq),
+            ReadCommands(topics).OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq));
+        if (mustPause)
+        {
+            Assert.True(silo.Status.Metrics.Pauses > 0, "the queues never filled: the pause path was not exercised");
+        }
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    private Dictionary<TopicPartition, long> Ends(string topic) => TopicReader.EndOffsets(kafka.BootstrapServers, topic, Timeout);
+
+    private List<HeaterCommand> ReadCommands(TestTopics topics) =>
+        TopicReader.ReadAll(kafka.BootstrapServers, topics.Commands, Timeout)
+            .Select(r => ThermostatJson.DecodeCommand(r.Message.Value).Value ?? throw new InvalidOperationException("undecodable command"))
+            .ToList();
+}
+
+/// <summary>Drives the kcat command-line client.</summary>
+internal static class Kcat
+{
+    public static string? Path => new[] { "/usr/bin/kcat", "/usr/local/bin/kcat" }.FirstOrDefault(File.Exists);
+
+    /// <summary>kcat's (librdkafka's) default partitioner for keyed messages: CRC32 of the key.</summary>
+    public static int Crc32Partition(string key, int partitions) => (int)(Crc32(Encoding.UTF8.GetBytes(key)) % (uint)partitions);
+
+    public static async Task ProduceAsync(string kcat, string bootstrap, string topic, string key, string value)
+    {
+        var start = new ProcessStartInfo(kcat, ["-P", "-b", bootstrap, "-t", topic, "-K", "\t"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("kcat did not start");
+        await process.StandardInput.WriteLineAsync($"{key}\t{value}");
+        process.StandardInput.Close();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(process.ExitCode == 0, $"kcat failed ({process.ExitCode}): {errors}");
+    }
+
+    private static uint Crc32(byte[] data)
+    {
+        var crc = 0xffffffffu;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var i = 0; i < 8; i++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xedb88320u : crc >> 1;
+            }
+        }
+
+        return ~crc;
+    }
+}
