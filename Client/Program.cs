@@ -1,9 +1,14 @@
+using System.Runtime.InteropServices;
 using Hearth.Client;
 
+// Ctrl-C and SIGTERM end a command gracefully (simulate prints its summary), not the process abruptly.
 using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cancel.Cancel();
-};
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 return await ClientApp.RunAsync(args, Console.Out, Console.Error, cancel.Token);
+
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    cancel.Cancel();
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs Hearth on its embedded defaults: one silo with an embedded Kafka broker and SQLite state, and a
+# simulated fleet of 1,000 thermostats with heaters. Ctrl-C stops everything (the silo saves its state).
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/prerequisites.sh
+
+ensure_dotnet
+ensure_packages "${HEARTH_BASE_PACKAGES[@]}" curl
+
+HTTP_PORT="${HEARTH_HTTP_PORT:-5080}"
+THERMOSTATS="${HEARTH_THERMOSTATS:-1000}"
+RATE="${HEARTH_RATE:-1000}"
+STATE=".run"
+mkdir -p "$STATE"
+# The embedded broker and the simulated fleet are new on every run (heaters off, rooms at random
+# temperatures), so the controllers start fresh too: a controller that remembers "heater on" from a
+# previous run would not command a heater that the new fleet has off.
+rm -f "$STATE/kafka-bootstrap" "$STATE"/hearth.db*
+
+echo "Building..."
+dotnet build Orleans.Streaming.sln -c Release -nologo -clp:ErrorsOnly -v quiet
+BIN="artifacts/bin"
+SILO="$BIN/Silo/release/Hearth.Silo.dll"
+CLIENT="$BIN/Client/release/Hearth.Client.dll"
+
+silo_pid=""
+client_pid=""
+stop() {
+    trap - INT TERM EXIT
+    # Background jobs of a script ignore SIGINT, so the client is told with SIGTERM (it stops gracefully).
+    if [ -n "$client_pid" ] && kill -0 "$client_pid" 2>/dev/null; then
+        kill -TERM "$client_pid" 2>/dev/null || true
+        wait "$client_pid" 2>/dev/null || true
+    fi
+    if [ -n "$silo_pid" ] && kill -0 "$silo_pid" 2>/dev/null; then
+        echo "Stopping the silo (it writes its state first)..."
+        kill -TERM "$silo_pid" && wait "$silo_pid" 2>/dev/null || true
+    fi
+}
+trap stop INT TERM EXIT
+
+dotnet "$SILO" \
+    --Urls="http://127.0.0.1:$HTTP_PORT" \
+    --Kafka:EmbeddedBootstrapFile="$STATE/kafka-bootstrap" \
+    --Storage:ConnectionString="Data Source=$STATE/hearth.db" \
+    >"$STATE/silo.log" 2>&1 &
+silo_pid=$!
+
+echo "Starting the silo..."
+for _ in $(seq 1 300); do
+    if ! kill -0 "$silo_pid" 2>/dev/null; then
+        echo "error: the silo stopped; its log:" >&2
+        cat "$STATE/silo.log" >&2
+        exit 1
+    fi
+    if [ -s "$STATE/kafka-bootstrap" ] && curl -fs "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null 2>&1; then
+        break
+    fi
+    sleep 0.2
+done
+curl -fs "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null || { echo "error: the silo did not become ready; see $STATE/silo.log" >&2; exit 1; }
+BOOTSTRAP="$(cat "$STATE/kafka-bootstrap")"
+
+cat <<INFO
+
+  Hearth is running: one silo, embedded Kafka, SQLite state, $THERMOSTATS simulated thermostats.
+
+  Silo health        http://127.0.0.1:$HTTP_PORT/health/ready
+  Silo log           $STATE/silo.log
+  Grain state        $STATE/hearth.db (SQLite)
+  Kafka (embedded)   $BOOTSTRAP   topics thermostat-readings, thermostat-settings, heater-commands, thermostat-deadletter
+
+  Watch commands     dotnet $CLIENT watch --bootstrap $BOOTSTRAP
+  Change a setpoint  dotnet $CLIENT set t-7 --temperature 23 --up-delta 0.5 --down-delta 0.5 --bootstrap $BOOTSTRAP
+  Raw Kafka          kcat -C -b $BOOTSTRAP -t heater-commands -o end
+
+  The fleet's progress follows (share of thermostats inside their band). Ctrl-C stops everything.
+
+INFO
+
+dotnet "$CLIENT" simulate --bootstrap "$BOOTSTRAP" --thermostats "$THERMOSTATS" --rate "$RATE" &
+client_pid=$!
+wait "$client_pid" || true

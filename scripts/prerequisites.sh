@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what Hearth needs from Debian's packages, if it is missing. Idempotent; sourced by run.sh,
+# test.sh and deploy scripts. Usage: ensure_packages pkg...
+set -euo pipefail
+
+ensure_packages() {
+    local missing=()
+    for package in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$package")
+        fi
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    echo "Installing ${missing[*]} from Debian's packages..."
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo="sudo"
+        else
+            echo "error: need root (or sudo) to install: ${missing[*]}" >&2
+            return 1
+        fi
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_dotnet() {
+    if ! command -v dotnet >/dev/null 2>&1; then
+        echo "error: the .NET SDK 10 is required (dotnet on PATH); see https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
+        return 1
+    fi
+    export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+}
+
+# librdkafka 2.0.2 is the native Kafka client Confluent.Kafka 1.9.3 runs on; kcat is used by tests and docs.
+HEARTH_BASE_PACKAGES=(librdkafka-dev kcat ca-certificates)
