@@ -54,4 +54,10 @@ public sealed class KafkaOptions
     /// <c>sasl.mechanism</c>): <c>Kafka:Properties:security.protocol=SASL_SSL</c>.
     /// </summary>
     public Dictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Further librdkafka properties for the consumers only (<c>Kafka:ConsumerProperties:fetch.wait.max.ms=100</c>).</summary>
+    public Dictionary<string, string> ConsumerProperties { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Further librdkafka properties for the producer only.</summary>
+    public Dictionary<string, string> ProducerProperties { get; set; } = new(StringComparer.Ordinal);
 }

@@ -25,7 +25,7 @@ internal sealed class KafkaClientFactory
     /// <summary>The consumer that joins the group over the partition-owning topic.</summary>
     public ConsumerBuilder<byte[]?, byte[]?> GroupConsumer()
     {
-        var config = new ConsumerConfig(Common("group"))
+        var config = new ConsumerConfig(Common("group", _options.ConsumerProperties))
         {
             GroupId = _options.GroupId,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
@@ -42,7 +42,7 @@ internal sealed class KafkaClientFactory
     /// </summary>
     public ConsumerBuilder<byte[]?, byte[]?> CoPartitionedConsumer()
     {
-        var config = new ConsumerConfig(Common("copartitioned"))
+        var config = new ConsumerConfig(Common("copartitioned", _options.ConsumerProperties))
         {
             GroupId = _options.GroupId + ".copartitioned",
         };
@@ -55,18 +55,23 @@ internal sealed class KafkaClientFactory
     /// </summary>
     public IConsumer<byte[]?, byte[]?> MetadataClient()
     {
-        var config = new ConsumerConfig(Common("metadata"))
+        var config = new ConsumerConfig(Common("metadata", _options.ConsumerProperties))
         {
             GroupId = _options.GroupId + ".metadata",
-            AllowAutoCreateTopics = false,
         };
+        if (!_options.Ephemeral)
+        {
+            // The embedded broker predates the flag (and creates topics anyway); only ask real clusters.
+            config.AllowAutoCreateTopics = false;
+        }
+
         return Consumer(config).Build();
     }
 
     /// <summary>The producer of outputs, forwards and dead letters.</summary>
     public ProducerBuilder<byte[]?, byte[]?> Producer()
     {
-        var config = new ProducerConfig(Common("producer"))
+        var config = new ProducerConfig(Common("producer", _options.ProducerProperties))
         {
             EnableIdempotence = true,
             Acks = Acks.All,
@@ -93,16 +98,17 @@ internal sealed class KafkaClientFactory
             .SetErrorHandler((_, e) => LogError(e));
     }
 
-    private Dictionary<string, string> Common(string role)
+    private Dictionary<string, string> Common(string role, Dictionary<string, string> roleProperties)
     {
-        // Ours first, then the operator's Kafka:Properties (security settings and the like) on top.
+        // Ours first, then the operator's Kafka:Properties (security settings and the like) and the
+        // role's own properties on top; what follows the call (group id, commit mode...) is not overridable.
         var properties = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["bootstrap.servers"] = BootstrapServers,
             ["client.id"] = $"{_silo.Name}-{role}",
             ["log.connection.close"] = "false",
         };
-        foreach (var (key, value) in _options.Properties)
+        foreach (var (key, value) in _options.Properties.Concat(roleProperties))
         {
             properties[key] = value;
         }

@@ -32,11 +32,20 @@ public static class EmbeddedKafkaHostingExtensions
             cluster.CreateTopic(topic, topics.Partitions);
         }
 
-        configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             [$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = cluster.BootstrapServers,
             [$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.Ephemeral)}"] = "true",
-        });
+        };
+        // The embedded broker answers an empty fetch only when fetch.wait.max.ms (default 500) has passed,
+        // even if messages arrive meanwhile; a short wait keeps reading-to-command latency low.
+        const string fetchWait = $"{KafkaOptions.SectionName}:{nameof(KafkaOptions.ConsumerProperties)}:fetch.wait.max.ms";
+        if (configuration[fetchWait] is null)
+        {
+            settings[fetchWait] = "10";
+        }
+
+        configuration.AddInMemoryCollection(settings);
         builder.Services.AddSingleton(cluster);
         // Registered before the grain runtime, so it starts first and stops last.
         builder.Services.AddHostedService<EmbeddedKafkaAnnouncer>();

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Globalization;
+using Hearth.Bench;
+using Hearth.Silo.EmbeddedKafka;
+
+// Usage: bench [readings=1000000] [thermostats=10000] [partitions=8] [latency rate/s=20000] [latency seconds=5]
+var readings = Arg(0, 1_000_000);
+var thermostats = Arg(1, 10_000);
+var partitions = Arg(2, 8);
+var rate = Arg(3, 20_000);
+var latencySeconds = Arg(4, 5);
+var input = new BenchInput(thermostats, readings);
+
+using var kafka = new EmbeddedKafkaCluster();
+var work = Path.Combine(Path.GetTempPath(), "hearth-bench-" + Guid.NewGuid().ToString("N"));
+Directory.CreateDirectory(work);
+Console.WriteLine($"input: {readings:N0} readings + {thermostats:N0} settings for {thermostats:N0} thermostats, " +
+                  $"{partitions} partitions, lz4, one embedded broker at {kafka.BootstrapServers}");
+Console.WriteLine($"latency: readings stamped with the time they are produced, at {rate:N0}/s for 1 + {latencySeconds} s after the backlog; the first second is not counted");
+Console.WriteLine();
+
+var systems = new Func<string, BenchSystem>[]
+{
+    run => new PassthroughSystem(kafka.BootstrapServers, $"{run}-in", $"{run}-out"),
+    run => new InMemoryControllerSystem(kafka.BootstrapServers, $"{run}-in", $"{run}-out"),
+    run => new SiloSystem(kafka.BootstrapServers, $"{run}-in", $"{run}-out", $"{run}-dead", Path.Combine(work, $"{run}.db")),
+};
+var results = new List<(string Name, double PerSecond, double DurableSeconds, LatencyProbe.Result Latency, long Commands)>();
+for (var i = 0; i < systems.Length; i++)
+{
+    var run = $"run{i}";
+    foreach (var topic in new[] { "in", "out", "dead" })
+    {
+        kafka.CreateTopic($"{run}-{topic}", partitions);
+    }
+
+    input.ProduceTo(kafka.BootstrapServers, $"{run}-in");
+    await using var system = systems[i](run);
+    Console.Write($"{system.Name}: ");
+    await system.StartAsync();
+    while (system.Processed < input.Messages)
+    {
+        await Task.Delay(5);
+    }
+
+    var processedSeconds = Stopwatch.GetElapsedTime(system.StartedAt).TotalSeconds;
+    await system.CompleteAsync(input.Messages);
+    var completeSeconds = Stopwatch.GetElapsedTime(system.StartedAt).TotalSeconds;
+    var commands = system switch
+    {
+        InMemoryControllerSystem m => m.Commands,
+        SiloSystem s => s.Commands,
+        _ => 0,
+    };
+    var latency = await LatencyProbe.RunAsync(system, input, rate, TimeSpan.FromSeconds(latencySeconds), input.Messages);
+    results.Add((system.Name, input.Messages / processedSeconds, completeSeconds, latency, commands));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{input.Messages / processedSeconds:N0} msgs/s, all handled in {processedSeconds:F2} s, flushed/durable at {completeSeconds:F2} s"));
+}
+
+Directory.Delete(work, recursive: true);
+Console.WriteLine();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"",-26}{"readings/s",12}{"vs raw",8}{"durable s",11}{"p50 ms",9}{"p99 ms",9}{"samples",9}{"commands",10}"));
+var raw = results[0].PerSecond;
+foreach (var r in results)
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{r.Name,-26}{r.PerSecond,12:N0}{r.PerSecond / raw,8:F2}{r.DurableSeconds,11:F2}{r.Latency.P50Ms,9:F1}{r.Latency.P99Ms,9:F1}{r.Latency.Samples,9:N0}{r.Commands,10:N0}"));
+}
+
+if (results[1].Commands != results[2].Commands)
+{
+    Console.WriteLine($"error: for the same input the silo published {results[2].Commands} commands, the in-memory controller {results[1].Commands}");
+    return 1;
+}
+
+Console.WriteLine();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"silo/in-memory ratio: {results[2].PerSecond / results[1].PerSecond:F2}"));
+return 0;
+
+int Arg(int index, int fallback) =>
+    args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
