@@ -23,6 +23,7 @@ internal sealed class GrainRuntimeService : BackgroundService
     private readonly WorkerServices _services;
     private readonly PartitionManager _partitions;
     private readonly CheckpointCoordinator _checkpoints;
+    private readonly GrainRuntimeStatus _status;
     private readonly KafkaClientFactory _clients;
     private readonly KafkaOptions _kafka;
     private readonly TopicsOptions _topics;
@@ -37,6 +38,7 @@ internal sealed class GrainRuntimeService : BackgroundService
         WorkerServices services,
         PartitionManager partitions,
         CheckpointCoordinator checkpoints,
+        GrainRuntimeStatus status,
         KafkaClientFactory clients,
         IOptions<KafkaOptions> kafka,
         IOptions<TopicsOptions> topics,
@@ -47,6 +49,7 @@ internal sealed class GrainRuntimeService : BackgroundService
         _services = services;
         _partitions = partitions;
         _checkpoints = checkpoints;
+        _status = status;
         _clients = clients;
         _kafka = kafka.Value;
         _topics = topics.Value;
@@ -146,6 +149,7 @@ internal sealed class GrainRuntimeService : BackgroundService
                 {
                     lastSweep = _services.Time.GetTimestamp();
                     await Task.WhenAll(workers.Select(MaintainAsync)).ConfigureAwait(false);
+                    _status.OnIdleSweepCompleted();
                 }
             }
         }

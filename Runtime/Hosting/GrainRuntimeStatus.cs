@@ -38,6 +38,11 @@ public sealed class GrainRuntimeStatus
     /// </summary>
     public IReadOnlyDictionary<TopicPartition, long> StoredOffsets => _checkpoints.StoredOffsets;
 
+    /// <summary>Raised after each sweep for idle activations (every max(CheckpointInterval, IdleTimeout / 4)).</summary>
+    public event Action? IdleSweepCompleted;
+
+    internal void OnIdleSweepCompleted() => IdleSweepCompleted?.Invoke();
+
     /// <summary>Raised after each stored checkpoint.</summary>
     public event Action? CheckpointStored
     {

@@ -218,7 +218,59 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         }
     }
 
+    [Fact]
+    public async Task IdleGrains_AreWrittenAndDropped_ThenReactivateFromStorage()
+    {
+        var topics = kafka.CreateTopics(partitions: 2);
+        var ids = Enumerable.Range(0, 20).Select(i => $"i-{i}").ToList();
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("idle.db"), output,
+            new Dictionary<string, string?> { ["Grains:IdleTimeout"] = "00:00:01" });
+        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
+        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 18, Fleet.Clock)));
+        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "first readings");
+
+        await WaitForAsync(silo, () => silo.Status.Activations == 0, "all grains deactivated after 1 s idle");
+        Assert.True(silo.Status.Metrics.Deactivations >= ids.Count);
+
+        // Reactivated from storage: the heater is on and seq is 1, so 30 degrees turns it off with seq 2.
+        fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 30, Fleet.Clock.AddMinutes(1))));
+        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "readings after deactivation");
+
+        var commands = ReadCommands(topics);
+        Assert.Equal(fleet.Replay.Commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq), commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq));
+        Assert.All(ids, id => Assert.Equal([1L, 2L], commands.Where(c => c.ThermostatId == id).Select(c => c.Seq)));
+    }
+
     public void Dispose() => _directory.Dispose();
+
+    private static async Task WaitForAsync(TestSilo silo, Func<bool> condition, string what)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Check()
+        {
+            if (condition())
+            {
+                done.TrySetResult();
+            }
+        }
+
+        silo.Status.IdleSweepCompleted += Check;
+        try
+        {
+            Check();
+            await done.Task.WaitAsync(Timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"not reached within {Timeout}: {what}");
+        }
+        finally
+        {
+            silo.Status.IdleSweepCompleted -= Check;
+        }
+    }
 
     private Dictionary<TopicPartition, long> Ends(string topic) => TopicReader.EndOffsets(kafka.BootstrapServers, topic, Timeout);
 
