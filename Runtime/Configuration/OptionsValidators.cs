@@ -112,14 +112,29 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
     public ValidateOptionsResult Validate(string? name, StorageOptions options)
     {
         var failures = new List<string>();
-        if (!string.Equals(options.Provider, StorageOptions.Sqlite, StringComparison.OrdinalIgnoreCase))
+        var provider = options.Provider?.ToLowerInvariant();
+        if (provider is not (StorageOptions.Sqlite or StorageOptions.Postgres))
         {
-            failures.Add($"Storage:Provider must be '{StorageOptions.Sqlite}'; it is '{options.Provider}'.");
+            failures.Add($"Storage:Provider must be '{StorageOptions.Sqlite}' or '{StorageOptions.Postgres}'; it is '{options.Provider}'.");
         }
 
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             failures.Add("Storage:ConnectionString is required.");
+        }
+        else
+        {
+            try
+            {
+                // Parse now, so that a malformed connection string fails at start with the key named.
+                _ = provider == StorageOptions.Postgres
+                    ? new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString).Host
+                    : new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(options.ConnectionString).DataSource;
+            }
+            catch (ArgumentException e)
+            {
+                failures.Add($"Storage:ConnectionString is not a valid {provider} connection string: {e.Message}");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -7,6 +7,7 @@ using Hearth.Runtime.Kafka;
 using Hearth.Runtime.Processing;
 using Hearth.Runtime.Storage;
 using Hearth.Runtime.Storage.AdoNet;
+using Hearth.Runtime.Storage.Postgres;
 using Hearth.Runtime.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -62,6 +63,7 @@ public static class GrainRuntimeHostingExtensions
         SqlDialect dialect = options.Provider.ToLowerInvariant() switch
         {
             StorageOptions.Sqlite => new SqliteDialect(options.ConnectionString),
+            StorageOptions.Postgres => new PostgresDialect(options.ConnectionString),
             _ => throw new InvalidOperationException($"Storage:Provider '{options.Provider}' is not supported."),
         };
         return new AdoNetCheckpointStore(

@@ -31,10 +31,11 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await _dialect.OnInitializingAsync(connection, cancellationToken);
-        await ExecuteAsync(connection, null, SchemaMigrations.VersionTable, cancellationToken);
 
+        // One transaction, serialised between silos starting together, creates the version table too.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await _dialect.LockForMigrationAsync(connection, transaction, cancellationToken);
+        await ExecuteAsync(connection, transaction, SchemaMigrations.VersionTable, cancellationToken);
         var applied = new HashSet<int>();
         await using (var command = Command(connection, transaction, "SELECT version FROM hearth_schema_version"))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -183,91 +184,39 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
             }
         }
 
-        await using (var state = Command(connection, transaction, """
+        await ExecuteRowsAsync(connection, transaction, """
             INSERT INTO hearth_grain_state (grain_type, grain_key, partition_id, state, version, epoch, updated_at_ms)
             VALUES (@type, @key, @p, @state, @v, @e, @t)
             ON CONFLICT (grain_type, grain_key) DO UPDATE SET
                 partition_id = excluded.partition_id, state = excluded.state, version = excluded.version,
                 epoch = excluded.epoch, updated_at_ms = excluded.updated_at_ms
-            """))
-        {
-            var type = Add(state, "@type", "");
-            var key = Add(state, "@key", "");
-            var p = Add(state, "@p", 0);
-            var json = Add(state, "@state", "");
-            var v = Add(state, "@v", 0L);
-            var e = Add(state, "@e", 0L);
-            Add(state, "@t", now);
-            await state.PrepareAsync(cancellationToken);
-            foreach (var checkpoint in writable)
-            {
-                p.Value = checkpoint.Partition;
-                e.Value = checkpoint.Epoch;
-                foreach (var write in checkpoint.States)
-                {
-                    type.Value = write.GrainType;
-                    key.Value = write.Key;
-                    json.Value = write.Json;
-                    v.Value = write.Version;
-                    await state.ExecuteNonQueryAsync(cancellationToken);
-                }
-            }
-        }
+            """,
+            ["@type", "@key", "@p", "@state", "@v", "@e", "@t"],
+            writable.SelectMany(c => c.States.Select(w =>
+                new object[] { w.GrainType, w.Key, c.Partition, w.Json, w.Version, c.Epoch, now })),
+            cancellationToken);
 
-        await using (var offset = Command(connection, transaction, """
+        await ExecuteRowsAsync(connection, transaction, """
             INSERT INTO hearth_partition_offset (group_id, partition_id, topic, next_offset, epoch, updated_at_ms)
             VALUES (@g, @p, @topic, @o, @e, @t)
             ON CONFLICT (group_id, partition_id, topic) DO UPDATE SET
                 next_offset = excluded.next_offset, epoch = excluded.epoch, updated_at_ms = excluded.updated_at_ms
-            """))
-        {
-            var p = Add(offset, "@p", 0);
-            var topic = Add(offset, "@topic", "");
-            var o = Add(offset, "@o", 0L);
-            var e = Add(offset, "@e", 0L);
-            Add(offset, "@g", groupId);
-            Add(offset, "@t", now);
-            foreach (var checkpoint in writable)
-            {
-                p.Value = checkpoint.Partition;
-                e.Value = checkpoint.Epoch;
-                foreach (var (t, next) in checkpoint.Offsets)
-                {
-                    topic.Value = t;
-                    o.Value = next;
-                    await offset.ExecuteNonQueryAsync(cancellationToken);
-                }
-            }
-        }
+            """,
+            ["@g", "@p", "@topic", "@o", "@e", "@t"],
+            writable.SelectMany(c => c.Offsets.Select(o =>
+                new object[] { groupId, c.Partition, o.Key, o.Value, c.Epoch, now })),
+            cancellationToken);
 
-        await using (var mark = Command(connection, transaction, """
+        await ExecuteRowsAsync(connection, transaction, """
             INSERT INTO hearth_forward_mark (group_id, partition_id, topic, source_topic, source_partition, source_offset, epoch)
             VALUES (@g, @p, @topic, @st, @sp, @so, @e)
             ON CONFLICT (group_id, partition_id, topic, source_topic, source_partition) DO UPDATE SET
                 source_offset = excluded.source_offset, epoch = excluded.epoch
-            """))
-        {
-            var p = Add(mark, "@p", 0);
-            var topic = Add(mark, "@topic", "");
-            var st = Add(mark, "@st", "");
-            var sp = Add(mark, "@sp", 0);
-            var so = Add(mark, "@so", 0L);
-            var e = Add(mark, "@e", 0L);
-            Add(mark, "@g", groupId);
-            foreach (var checkpoint in writable)
-            {
-                e.Value = checkpoint.Epoch;
-                foreach (var m in checkpoint.ForwardMarks)
-                {
-                    p.Value = m.Partition;
-                    topic.Value = m.Topic;
-                    st.Value = m.SourceTopic;
-                    sp.Value = m.SourcePartition;
-                    so.Value = m.SourceOffset;
-                    await mark.ExecuteNonQueryAsync(cancellationToken);
-                }
-            }
-        }
+            """,
+            ["@g", "@p", "@topic", "@st", "@sp", "@so", "@e"],
+            writable.SelectMany(c => c.ForwardMarks.Select(m =>
+                new object[] { groupId, m.Partition, m.Topic, m.SourceTopic, m.SourcePartition, m.SourceOffset, c.Epoch })),
+            cancellationToken);
 
         await transaction.CommitAsync(cancellationToken);
         return new CheckpointWriteResult(fenced);
@@ -321,6 +270,84 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
         command.Parameters.Add(parameter);
         return parameter;
     }
+
+    /// <summary>
+    /// Runs one statement for many rows: as batches of <see cref="BatchSize"/> round trips' worth where the
+    /// provider supports ADO.NET batching (PostgreSQL), else as one prepared command re-executed (SQLite,
+    /// in-process, where a round trip costs nothing).
+    /// </summary>
+    private static async Task ExecuteRowsAsync(DbConnection connection, DbTransaction transaction, string sql,
+        string[] names, IEnumerable<object[]> rows, CancellationToken cancellationToken)
+    {
+        if (connection.CanCreateBatch)
+        {
+            DbBatch? batch = null;
+            try
+            {
+                foreach (var row in rows)
+                {
+                    if (batch is null)
+                    {
+                        batch = connection.CreateBatch();
+                        batch.Transaction = transaction;
+                    }
+
+                    var command = batch.CreateBatchCommand();
+                    command.CommandText = sql;
+                    for (var i = 0; i < names.Length; i++)
+                    {
+                        var parameter = command.CreateParameter();
+                        parameter.ParameterName = names[i];
+                        parameter.Value = row[i];
+                        command.Parameters.Add(parameter);
+                    }
+
+                    batch.BatchCommands.Add(command);
+                    if (batch.BatchCommands.Count == BatchSize)
+                    {
+                        await batch.ExecuteNonQueryAsync(cancellationToken);
+                        await batch.DisposeAsync();
+                        batch = null;
+                    }
+                }
+
+                if (batch is not null)
+                {
+                    await batch.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+            finally
+            {
+                if (batch is not null)
+                {
+                    await batch.DisposeAsync();
+                }
+            }
+
+            return;
+        }
+
+        await using var prepared = Command(connection, transaction, sql);
+        var parameters = names.Select(n => Add(prepared, n, DBNull.Value)).ToArray();
+        var isPrepared = false;
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                parameters[i].Value = row[i];
+            }
+
+            if (!isPrepared)
+            {
+                await prepared.PrepareAsync(cancellationToken);
+                isPrepared = true;
+            }
+
+            await prepared.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private const int BatchSize = 500;
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken)
     {

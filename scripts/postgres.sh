@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster on 127.0.0.1 for tests and the local cluster. Sourced, not run.
+#   pg_throwaway_start DIR [PORT]   initdb (if needed) and start; prints the port
+#   pg_throwaway_stop DIR           stop it
+# initdb refuses to run as root, so as root the cluster belongs to the postgres user.
+set -euo pipefail
+
+_pg_bin() {
+    local bin
+    bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+    if [ -z "$bin" ]; then
+        echo "error: PostgreSQL server binaries not found (apt-get install postgresql)" >&2
+        return 1
+    fi
+    echo "$bin"
+}
+
+_pg_as_owner() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+_pg_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+pg_throwaway_start() {
+    local dir="$1" port="${2:-}" bin
+    bin="$(_pg_bin)"
+    port="${port:-$(_pg_free_port)}"
+    mkdir -p "$dir"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres:postgres "$dir"
+    fi
+    chmod 700 "$dir"
+    if [ ! -f "$dir/PG_VERSION" ]; then
+        _pg_as_owner "$bin/initdb" -D "$dir" --auth=trust --username=postgres --encoding=UTF8 --locale=C >/dev/null
+    fi
+    _pg_as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+    echo "$port"
+}
+
+pg_throwaway_stop() {
+    local dir="$1" bin
+    bin="$(_pg_bin)"
+    if [ -f "$dir/postmaster.pid" ]; then
+        _pg_as_owner "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null || true
+    fi
+}
