@@ -1,8 +1,14 @@
+using Hearth.Silo.EmbeddedKafka;
 using Hearth.Silo.Hosting;
 using Microsoft.Extensions.Options;
 
 try
 {
+    if (args.Length > 0 && args[0] == StandaloneEmbeddedKafka.Verb)
+    {
+        return await StandaloneEmbeddedKafka.RunAsync(args[1..]);
+    }
+
     await using var app = SiloApplication.Build(args);
     await app.RunAsync();
     return Environment.ExitCode;

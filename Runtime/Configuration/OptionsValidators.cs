@@ -144,8 +144,20 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 /// <summary>Validates <see cref="SiloOptions"/>.</summary>
 public sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
 {
-    public ValidateOptionsResult Validate(string? name, SiloOptions options) =>
-        string.IsNullOrWhiteSpace(options.Name) || options.Name.Length > 200
-            ? ValidateOptionsResult.Fail("Silo:Name is required (at most 200 characters).")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, SiloOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.Name) || options.Name.Length > 200)
+        {
+            failures.Add("Silo:Name is required (at most 200 characters).");
+        }
+
+        if (options.HttpAddress is { } address &&
+            (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        {
+            failures.Add($"Silo:HttpAddress must be an absolute http(s) URL; it is '{address}'.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

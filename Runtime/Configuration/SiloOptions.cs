@@ -7,4 +7,11 @@ public sealed class SiloOptions
 
     /// <summary>A name unique in the cluster; defaults to <c>host-pid</c>.</summary>
     public string Name { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+
+    /// <summary>
+    /// The address other silos and the load balancer use to reach this silo's HTTP endpoints
+    /// (<c>http://10.0.0.7:8080</c>). Default: the address the silo listens on, which is right unless it
+    /// listens on a wildcard or behind a NAT (containers).
+    /// </summary>
+    public string? HttpAddress { get; set; }
 }

@@ -25,14 +25,14 @@ internal static partial class Log
     public static partial void SchemaMigrated(ILogger logger, string provider, int version, string description);
 
     // Partitions
-    [LoggerMessage(Level = LogLevel.Information, Message = "Assigned partitions {Partitions}")]
-    public static partial void PartitionsAssigned(ILogger logger, string partitions);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Assigned partitions {Partitions} (claimed in {ElapsedMs} ms)")]
+    public static partial void PartitionsAssigned(ILogger logger, string partitions, long elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Partition {Partition} claimed with lease epoch {Epoch}, resuming at {Offsets}")]
     public static partial void PartitionAssigned(ILogger logger, int partition, long epoch, string offsets);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Released partitions {Partitions} ({Reason})")]
-    public static partial void PartitionsReleased(ILogger logger, string partitions, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released partitions {Partitions} ({Reason}) in {ElapsedMs} ms")]
+    public static partial void PartitionsReleased(ILogger logger, string partitions, string reason, long elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Lost partition {Partition}: another silo took it over before this one released it; its unsaved work is dropped and re-processed there")]

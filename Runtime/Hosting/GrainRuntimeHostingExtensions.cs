@@ -4,6 +4,7 @@ using Hearth.Runtime.Checkpointing;
 using Hearth.Runtime.Configuration;
 using Hearth.Runtime.Diagnostics;
 using Hearth.Runtime.Kafka;
+using Hearth.Runtime.Membership;
 using Hearth.Runtime.Processing;
 using Hearth.Runtime.Storage;
 using Hearth.Runtime.Storage.AdoNet;
@@ -31,12 +32,16 @@ public static class GrainRuntimeHostingExtensions
         AddOptions<GrainsOptions, GrainsOptionsValidator>(services, GrainsOptions.SectionName);
         AddOptions<StorageOptions, StorageOptionsValidator>(services, StorageOptions.SectionName);
         AddOptions<SiloOptions, SiloOptionsValidator>(services, SiloOptions.SectionName);
+        AddOptions<MembershipOptions, MembershipOptionsValidator>(services, MembershipOptions.SectionName);
 
         var registry = new GrainRegistry();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(registry);
         services.AddSingleton(sp => new RuntimeMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
-        services.AddSingleton<ICheckpointStore>(CreateStore);
+        services.AddSingleton(CreateDatabase);
+        services.AddSingleton<ICheckpointStore, AdoNetCheckpointStore>();
+        services.AddSingleton<IMembershipTable, AdoNetMembershipTable>();
+        services.AddSingleton<SiloIdentity>();
         services.AddSingleton<KafkaClientFactory>();
         services.AddSingleton<OutboundProducer>();
         services.AddSingleton<TopicLayout>();
@@ -45,6 +50,9 @@ public static class GrainRuntimeHostingExtensions
         services.AddSingleton<PartitionManager>();
         services.AddSingleton(sp => new GrainRuntimeStatus(
             sp.GetRequiredService<PartitionManager>(), sp.GetRequiredService<CheckpointCoordinator>(), sp.GetRequiredService<RuntimeMetrics>()));
+        // Start in this order, stop in the reverse: schema, membership (joining... dead), runtime.
+        services.AddHostedService<StorageInitializer>();
+        services.AddHostedService<MembershipService>();
         services.AddHostedService<GrainRuntimeService>();
         return new GrainRuntimeBuilder(registry);
     }
@@ -57,7 +65,7 @@ public static class GrainRuntimeHostingExtensions
         services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
     }
 
-    private static ICheckpointStore CreateStore(IServiceProvider services)
+    private static AdoNetDatabase CreateDatabase(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<StorageOptions>>().Value;
         SqlDialect dialect = options.Provider.ToLowerInvariant() switch
@@ -66,8 +74,7 @@ public static class GrainRuntimeHostingExtensions
             StorageOptions.Postgres => new PostgresDialect(options.ConnectionString),
             _ => throw new InvalidOperationException($"Storage:Provider '{options.Provider}' is not supported."),
         };
-        return new AdoNetCheckpointStore(
-            dialect, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<AdoNetCheckpointStore>>());
+        return new AdoNetDatabase(dialect, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<AdoNetDatabase>>());
     }
 
     private sealed class GrainRuntimeBuilder(GrainRegistry registry) : IGrainRuntimeBuilder

@@ -66,7 +66,6 @@ internal sealed class GrainRuntimeService : BackgroundService
             throw new InvalidOperationException("No stream grain is registered: call AddStreamGrain on the grain runtime builder.");
         }
 
-        await _services.Store.InitializeAsync(cancellationToken).ConfigureAwait(false);
         if (_kafka.Ephemeral)
         {
             await _services.Store.DiscardOffsetsAsync(_kafka.GroupId, cancellationToken).ConfigureAwait(false);
@@ -168,11 +167,9 @@ internal sealed class GrainRuntimeService : BackgroundService
                 await _partitions.DropFencedAsync(outcome.Fenced).ConfigureAwait(false);
             }
 
-            _ = _group!.CommitAsync(outcome.OffsetsOf(_topics.Readings));
-            foreach (var topic in _topics.InputTopics.Skip(1))
-            {
-                _ = _coPartitioned?.CommitAsync(outcome.OffsetsOf(topic));
-            }
+            // No Kafka offset commit here: the offsets are stored with the states. A commit that races a
+            // rebalance fails with ILLEGAL_GENERATION, and librdkafka then treats the whole assignment as
+            // lost. Kafka's committed offsets (the fallback) are written when partitions are released.
         }
         catch (OutputDeliveryException e)
         {

@@ -38,6 +38,16 @@ public sealed class GrainRuntimeStatus
     /// </summary>
     public IReadOnlyDictionary<TopicPartition, long> StoredOffsets => _checkpoints.StoredOffsets;
 
+    /// <summary>
+    /// Raised when partitions are assigned, revoked, lost or fenced: the kind (<c>assigned</c>, <c>revoked</c>,
+    /// <c>lost</c>, <c>fenced</c>) and the partitions. Raised on the thread that handled the change.
+    /// </summary>
+    public event Action<string, IReadOnlyList<int>>? AssignmentChanged
+    {
+        add => _partitions.AssignmentChanged += value;
+        remove => _partitions.AssignmentChanged -= value;
+    }
+
     /// <summary>Raised after each sweep for idle activations (every max(CheckpointInterval, IdleTimeout / 4)).</summary>
     public event Action? IdleSweepCompleted;
 

@@ -51,6 +51,12 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
     /// <summary>The co-partitioned consumer, if settings and readings are distinct topics.</summary>
     public CoPartitionedConsumerLoop? CoPartitioned { get; set; }
 
+    /// <summary>
+    /// Raised when partitions are assigned, revoked, lost or fenced: the kind (<c>assigned</c>,
+    /// <c>revoked</c>, <c>lost</c>, <c>fenced</c>) and the partitions.
+    /// </summary>
+    public event Action<string, IReadOnlyList<int>>? AssignmentChanged;
+
     /// <summary>Completes when the group has given this silo its first assignment.</summary>
     public Task FirstAssignment => _firstAssignment.Task;
 
@@ -71,6 +77,7 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
 
     public IReadOnlyList<TopicPartitionOffset> OnAssigned(IReadOnlyList<TopicPartition> partitions)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var start = new List<TopicPartitionOffset>(partitions.Count);
         var coPartitioned = new List<TopicPartitionOffset>();
         foreach (var partition in partitions)
@@ -91,7 +98,9 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
         CoPartitioned?.AssignAsync(coPartitioned).GetAwaiter().GetResult();
         if (partitions.Count > 0)
         {
-            Log.PartitionsAssigned(_logger, string.Join(",", partitions.Select(p => p.Partition.Value).Order()));
+            Log.PartitionsAssigned(_logger, string.Join(",", partitions.Select(p => p.Partition.Value).Order()),
+                (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Raise("assigned", partitions.Select(p => p.Partition.Value));
         }
 
         _services.Metrics.Rebalanced();
@@ -103,6 +112,7 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
     {
         var workers = Detach(partitions);
         Release(workers, new DeactivationReason(DeactivationReasonCode.PartitionRevoked, "partition assigned to another silo"));
+        Raise("revoked", workers.Select(w => w.Partition));
         _services.Metrics.Rebalanced();
     }
 
@@ -117,6 +127,7 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
             Log.PartitionLost(_logger, worker.Partition);
         }
 
+        Raise("lost", workers.Select(w => w.Partition));
         _services.Metrics.Rebalanced();
     }
 
@@ -142,6 +153,8 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
                 Log.PartitionFenced(_logger, worker.Partition, worker.Epoch);
             }
         }
+
+        Raise("fenced", fenced.Select(w => w.Partition));
     }
 
     private List<PartitionWorker> Detach(IReadOnlyList<TopicPartition> partitions)
@@ -165,6 +178,7 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
             return;
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         Task.WhenAll(workers.Select(w => w.StopAsync())).GetAwaiter().GetResult();
         foreach (var worker in workers)
         {
@@ -196,7 +210,8 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
             _workers.TryRemove(worker.Partition, out _);
         }
 
-        Log.PartitionsReleased(_logger, string.Join(",", workers.Select(w => w.Partition).Order()), reason.Description);
+        Log.PartitionsReleased(_logger, string.Join(",", workers.Select(w => w.Partition).Order()), reason.Description,
+            (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     private PartitionClaim Claim(int partition)
@@ -216,6 +231,15 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
                 Thread.Sleep(delay);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
+        }
+    }
+
+    private void Raise(string kind, IEnumerable<int> partitions)
+    {
+        var list = partitions.Order().ToList();
+        if (list.Count > 0)
+        {
+            AssignmentChanged?.Invoke(kind, list);
         }
     }
 

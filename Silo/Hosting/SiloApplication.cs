@@ -1,5 +1,8 @@
 using Hearth.Grains.Hosting;
 using Hearth.Runtime.Hosting;
+using Hearth.Runtime.Membership;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Hearth.Silo.EmbeddedKafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -30,9 +33,31 @@ public static class SiloApplication
             .AddCheck<RuntimeHealthCheck>("grain-runtime");
 
         var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() => AdvertiseHttpAddress(app));
         app.MapHealthChecks("/health/live", new() { Predicate = check => check.Tags.Contains("live") });
         app.MapHealthChecks("/health/ready");
         return app;
+    }
+
+    /// <summary>
+    /// Puts the address the server listens on into the membership table, unless <c>Silo:HttpAddress</c>
+    /// says otherwise. A wildcard host (0.0.0.0) is replaced with the machine's name.
+    /// </summary>
+    private static void AdvertiseHttpAddress(WebApplication app)
+    {
+        var identity = app.Services.GetRequiredService<SiloIdentity>();
+        if (identity.HttpAddress is not null)
+        {
+            return;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+        if (address is not null && Uri.TryCreate(address.Replace("://+", "://localhost", StringComparison.Ordinal)
+                .Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri))
+        {
+            var host = uri.Host is "0.0.0.0" or "[::]" or "::" ? Environment.MachineName : uri.Host;
+            identity.HttpAddress = new UriBuilder(uri) { Host = host }.Uri.GetLeftPart(UriPartial.Authority);
+        }
     }
 }
 

@@ -7,9 +7,7 @@ using Hearth.Grains.Interfaces.Codecs;
 using Hearth.Runtime.Partitioning;
 using Hearth.Runtime.Processing;
 using Hearth.Runtime.Storage.AdoNet;
-using Hearth.Runtime.Storage.Sqlite;
 using Hearth.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Hearth.Tests.Integration;
@@ -77,7 +75,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         // The second silo processed the second batch only: nothing of the first was delivered again.
         Assert.Equal(ids.Count * 2 * 6, second.Status.Metrics.ForTopic(topics.Readings).Processed);
 
-        var store = new AdoNetCheckpointStore(new SqliteDialect($"Data Source={database}"), TimeProvider.System, NullLogger<AdoNetCheckpointStore>.Instance);
+        var store = new AdoNetCheckpointStore(Databases.Sqlite(database), TimeProvider.System);
         foreach (var id in ids)
         {
             var stored = await store.ReadGrainStateAsync(ThermostatControllerGrain.GrainTypeName, id, CancellationToken.None);

@@ -1,7 +1,4 @@
 using System.Data;
-using System.Data.Common;
-using Hearth.Runtime.Diagnostics;
-using Microsoft.Extensions.Logging;
 
 namespace Hearth.Runtime.Storage.AdoNet;
 
@@ -16,96 +13,51 @@ namespace Hearth.Runtime.Storage.AdoNet;
 /// </remarks>
 public sealed class AdoNetCheckpointStore : ICheckpointStore
 {
-    private readonly SqlDialect _dialect;
+    private readonly AdoNetDatabase _db;
     private readonly TimeProvider _time;
-    private readonly ILogger<AdoNetCheckpointStore> _logger;
 
-    public AdoNetCheckpointStore(SqlDialect dialect, TimeProvider time, ILogger<AdoNetCheckpointStore> logger)
+    public AdoNetCheckpointStore(AdoNetDatabase database, TimeProvider time)
     {
-        _dialect = dialect;
+        _db = database;
         _time = time;
-        _logger = logger;
     }
 
-    public async Task InitializeAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await _dialect.OnInitializingAsync(connection, cancellationToken);
-
-        // One transaction, serialised between silos starting together, creates the version table too.
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await _dialect.LockForMigrationAsync(connection, transaction, cancellationToken);
-        await ExecuteAsync(connection, transaction, SchemaMigrations.VersionTable, cancellationToken);
-        var applied = new HashSet<int>();
-        await using (var command = Command(connection, transaction, "SELECT version FROM hearth_schema_version"))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                applied.Add(reader.GetInt32(0));
-            }
-        }
-
-        var known = SchemaMigrations.All.Max(m => m.Version);
-        if (applied.Count > 0 && applied.Max() > known)
-        {
-            throw new InvalidOperationException(
-                $"The database schema is at version {applied.Max()}, newer than this silo knows ({known}). Upgrade the silo.");
-        }
-
-        foreach (var migration in SchemaMigrations.All.Where(m => !applied.Contains(m.Version)))
-        {
-            foreach (var statement in migration.Statements)
-            {
-                await ExecuteAsync(connection, transaction, statement, cancellationToken);
-            }
-
-            await using var record = Command(connection, transaction,
-                "INSERT INTO hearth_schema_version (version, description, applied_at_ms) VALUES (@v, @d, @t)");
-            Add(record, "@v", migration.Version);
-            Add(record, "@d", migration.Description);
-            Add(record, "@t", NowMs());
-            await record.ExecuteNonQueryAsync(cancellationToken);
-            Log.SchemaMigrated(_logger, _dialect.Name, migration.Version, migration.Description);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-    }
+    public Task InitializeAsync(CancellationToken cancellationToken) => _db.MigrateAsync(cancellationToken);
 
     public async Task<PartitionClaim> ClaimPartitionAsync(string groupId, int partition, string owner, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        await using (var claim = Command(connection, transaction, """
+        await using (var claim = AdoNetDatabase.Command(connection, transaction, """
             INSERT INTO hearth_partition_lease (group_id, partition_id, epoch, owner, claimed_at_ms)
             VALUES (@g, @p, 1, @o, @t)
             ON CONFLICT (group_id, partition_id) DO UPDATE SET
                 epoch = hearth_partition_lease.epoch + 1, owner = excluded.owner, claimed_at_ms = excluded.claimed_at_ms
             """))
         {
-            Add(claim, "@g", groupId);
-            Add(claim, "@p", partition);
-            Add(claim, "@o", owner);
-            Add(claim, "@t", NowMs());
+            AdoNetDatabase.Add(claim, "@g", groupId);
+            AdoNetDatabase.Add(claim, "@p", partition);
+            AdoNetDatabase.Add(claim, "@o", owner);
+            AdoNetDatabase.Add(claim, "@t", NowMs());
             await claim.ExecuteNonQueryAsync(cancellationToken);
         }
 
         long epoch;
-        await using (var read = Command(connection, transaction,
+        await using (var read = AdoNetDatabase.Command(connection, transaction,
             "SELECT epoch FROM hearth_partition_lease WHERE group_id = @g AND partition_id = @p"))
         {
-            Add(read, "@g", groupId);
-            Add(read, "@p", partition);
+            AdoNetDatabase.Add(read, "@g", groupId);
+            AdoNetDatabase.Add(read, "@p", partition);
             epoch = Convert.ToInt64(await read.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using (var read = Command(connection, transaction,
+        await using (var read = AdoNetDatabase.Command(connection, transaction,
             "SELECT topic, next_offset FROM hearth_partition_offset WHERE group_id = @g AND partition_id = @p"))
         {
-            Add(read, "@g", groupId);
-            Add(read, "@p", partition);
+            AdoNetDatabase.Add(read, "@g", groupId);
+            AdoNetDatabase.Add(read, "@p", partition);
             await using var reader = await read.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -114,13 +66,13 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
         }
 
         var marks = new List<ForwardMark>();
-        await using (var read = Command(connection, transaction, """
+        await using (var read = AdoNetDatabase.Command(connection, transaction, """
             SELECT topic, source_topic, source_partition, source_offset
             FROM hearth_forward_mark WHERE group_id = @g AND partition_id = @p
             """))
         {
-            Add(read, "@g", groupId);
-            Add(read, "@p", partition);
+            AdoNetDatabase.Add(read, "@g", groupId);
+            AdoNetDatabase.Add(read, "@p", partition);
             await using var reader = await read.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -134,11 +86,11 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
 
     public async Task<StoredGrainState?> ReadGrainStateAsync(string grainType, string key, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
+        await using var connection = await _db.OpenAsync(cancellationToken);
+        await using var command = AdoNetDatabase.Command(connection, null,
             "SELECT state, version FROM hearth_grain_state WHERE grain_type = @t AND grain_key = @k");
-        Add(command, "@t", grainType);
-        Add(command, "@k", key);
+        AdoNetDatabase.Add(command, "@t", grainType);
+        AdoNetDatabase.Add(command, "@k", key);
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleRow, cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new StoredGrainState(reader.GetString(0), reader.GetInt64(1))
@@ -155,20 +107,20 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
         }
 
         var now = NowMs();
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // Leases first: they decide what may be written, and lock out concurrent claims until commit.
         var writable = new List<PartitionCheckpoint>(checkpoints.Count);
-        await using (var lease = Command(connection, transaction, """
+        await using (var lease = AdoNetDatabase.Command(connection, transaction, """
             UPDATE hearth_partition_lease SET checkpoint_at_ms = @t
             WHERE group_id = @g AND partition_id = @p AND epoch = @e
             """))
         {
-            var p = Add(lease, "@p", 0);
-            var e = Add(lease, "@e", 0L);
-            Add(lease, "@g", groupId);
-            Add(lease, "@t", now);
+            var p = AdoNetDatabase.Add(lease, "@p", 0);
+            var e = AdoNetDatabase.Add(lease, "@e", 0L);
+            AdoNetDatabase.Add(lease, "@g", groupId);
+            AdoNetDatabase.Add(lease, "@t", now);
             foreach (var checkpoint in checkpoints)
             {
                 p.Value = checkpoint.Partition;
@@ -184,7 +136,7 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
             }
         }
 
-        await ExecuteRowsAsync(connection, transaction, """
+        await AdoNetDatabase.ExecuteRowsAsync(connection, transaction, """
             INSERT INTO hearth_grain_state (grain_type, grain_key, partition_id, state, version, epoch, updated_at_ms)
             VALUES (@type, @key, @p, @state, @v, @e, @t)
             ON CONFLICT (grain_type, grain_key) DO UPDATE SET
@@ -196,7 +148,7 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
                 new object[] { w.GrainType, w.Key, c.Partition, w.Json, w.Version, c.Epoch, now })),
             cancellationToken);
 
-        await ExecuteRowsAsync(connection, transaction, """
+        await AdoNetDatabase.ExecuteRowsAsync(connection, transaction, """
             INSERT INTO hearth_partition_offset (group_id, partition_id, topic, next_offset, epoch, updated_at_ms)
             VALUES (@g, @p, @topic, @o, @e, @t)
             ON CONFLICT (group_id, partition_id, topic) DO UPDATE SET
@@ -207,7 +159,7 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
                 new object[] { groupId, c.Partition, o.Key, o.Value, c.Epoch, now })),
             cancellationToken);
 
-        await ExecuteRowsAsync(connection, transaction, """
+        await AdoNetDatabase.ExecuteRowsAsync(connection, transaction, """
             INSERT INTO hearth_forward_mark (group_id, partition_id, topic, source_topic, source_partition, source_offset, epoch)
             VALUES (@g, @p, @topic, @st, @sp, @so, @e)
             ON CONFLICT (group_id, partition_id, topic, source_topic, source_partition) DO UPDATE SET
@@ -224,134 +176,17 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
 
     public async Task DiscardOffsetsAsync(string groupId, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await _db.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         foreach (var table in new[] { "hearth_partition_offset", "hearth_forward_mark" })
         {
-            await using var command = Command(connection, transaction, $"DELETE FROM {table} WHERE group_id = @g");
-            Add(command, "@g", groupId);
+            await using var command = AdoNetDatabase.Command(connection, transaction, $"DELETE FROM {table} WHERE group_id = @g");
+            AdoNetDatabase.Add(command, "@g", groupId);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = _dialect.CreateConnection();
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            await _dialect.OnOpenedAsync(connection, cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
     private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static DbParameter Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
-        return parameter;
-    }
-
-    /// <summary>
-    /// Runs one statement for many rows: as batches of <see cref="BatchSize"/> round trips' worth where the
-    /// provider supports ADO.NET batching (PostgreSQL), else as one prepared command re-executed (SQLite,
-    /// in-process, where a round trip costs nothing).
-    /// </summary>
-    private static async Task ExecuteRowsAsync(DbConnection connection, DbTransaction transaction, string sql,
-        string[] names, IEnumerable<object[]> rows, CancellationToken cancellationToken)
-    {
-        if (connection.CanCreateBatch)
-        {
-            DbBatch? batch = null;
-            try
-            {
-                foreach (var row in rows)
-                {
-                    if (batch is null)
-                    {
-                        batch = connection.CreateBatch();
-                        batch.Transaction = transaction;
-                    }
-
-                    var command = batch.CreateBatchCommand();
-                    command.CommandText = sql;
-                    for (var i = 0; i < names.Length; i++)
-                    {
-                        var parameter = command.CreateParameter();
-                        parameter.ParameterName = names[i];
-                        parameter.Value = row[i];
-                        command.Parameters.Add(parameter);
-                    }
-
-                    batch.BatchCommands.Add(command);
-                    if (batch.BatchCommands.Count == BatchSize)
-                    {
-                        await batch.ExecuteNonQueryAsync(cancellationToken);
-                        await batch.DisposeAsync();
-                        batch = null;
-                    }
-                }
-
-                if (batch is not null)
-                {
-                    await batch.ExecuteNonQueryAsync(cancellationToken);
-                }
-            }
-            finally
-            {
-                if (batch is not null)
-                {
-                    await batch.DisposeAsync();
-                }
-            }
-
-            return;
-        }
-
-        await using var prepared = Command(connection, transaction, sql);
-        var parameters = names.Select(n => Add(prepared, n, DBNull.Value)).ToArray();
-        var isPrepared = false;
-        foreach (var row in rows)
-        {
-            for (var i = 0; i < parameters.Length; i++)
-            {
-                parameters[i].Value = row[i];
-            }
-
-            if (!isPrepared)
-            {
-                await prepared.PrepareAsync(cancellationToken);
-                isPrepared = true;
-            }
-
-            await prepared.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
-
-    private const int BatchSize = 500;
-
-    private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = Command(connection, transaction, sql);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
 }

@@ -62,5 +62,32 @@ internal static class SchemaMigrations
                 PRIMARY KEY (group_id, partition_id, topic, source_topic, source_partition))
             """,
         ]),
+        new(2, "silo membership and cluster events",
+        [
+            """
+            CREATE TABLE hearth_silo (
+                group_id VARCHAR(255) NOT NULL,
+                silo_name VARCHAR(255) NOT NULL,
+                host VARCHAR(255) NOT NULL,
+                http_address VARCHAR(255),
+                started_at_ms BIGINT NOT NULL,
+                status VARCHAR(20) NOT NULL,
+                heartbeat_at_ms BIGINT NOT NULL,
+                partitions TEXT NOT NULL,
+                activations BIGINT NOT NULL,
+                stats TEXT,
+                PRIMARY KEY (group_id, silo_name))
+            """,
+            """
+            CREATE TABLE hearth_cluster_event (
+                event_id VARCHAR(36) NOT NULL PRIMARY KEY,
+                group_id VARCHAR(255) NOT NULL,
+                at_ms BIGINT NOT NULL,
+                silo_name VARCHAR(255) NOT NULL,
+                kind VARCHAR(40) NOT NULL,
+                detail VARCHAR(2000) NOT NULL)
+            """,
+            "CREATE INDEX hearth_cluster_event_by_time ON hearth_cluster_event (group_id, at_ms)",
+        ]),
     ];
 }

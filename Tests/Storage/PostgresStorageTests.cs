@@ -1,30 +1,26 @@
 using Hearth.Runtime.Storage;
 using Hearth.Runtime.Storage.AdoNet;
-using Hearth.Runtime.Storage.Postgres;
 using Hearth.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hearth.Tests.Storage;
 
 [Trait("Category", "Postgres")]
-public sealed class PostgresCheckpointStoreTests : CheckpointStoreContract, IAsyncLifetime
+public sealed class PostgresStorageTests : StorageContract, IAsyncLifetime
 {
     private string? _database;
-    private PostgresDialect? _dialect;
-    private ICheckpointStore? _store;
+    private AdoNetDatabase? _db;
 
-    protected override ICheckpointStore Store => _store ?? throw new InvalidOperationException("not initialised");
+    protected override AdoNetDatabase Database => _db ?? throw new InvalidOperationException("not initialised");
 
     public async Task InitializeAsync()
     {
         _database = await PostgresServer.CreateDatabaseAsync();
-        _dialect = new PostgresDialect(_database);
-        _store = new AdoNetCheckpointStore(_dialect, TimeProvider.System, NullLogger<AdoNetCheckpointStore>.Instance);
+        _db = Databases.Postgres(_database);
     }
 
     public async Task DisposeAsync()
     {
-        _dialect?.Dispose();
+        (_db?.Dialect as IDisposable)?.Dispose();
         if (_database is not null)
         {
             await PostgresServer.DropDatabaseAsync(_database);
@@ -35,7 +31,7 @@ public sealed class PostgresCheckpointStoreTests : CheckpointStoreContract, IAsy
     public async Task Initialize_FromManySilosAtOnce_MigratesOnce()
     {
         var stores = Enumerable.Range(0, 6)
-            .Select(_ => new AdoNetCheckpointStore(new PostgresDialect(_database!), TimeProvider.System, NullLogger<AdoNetCheckpointStore>.Instance))
+            .Select(_ => new AdoNetCheckpointStore(Databases.Postgres(_database!), TimeProvider.System))
             .ToList();
 
         await Task.WhenAll(stores.Select(s => s.InitializeAsync(CancellationToken.None)));

@@ -1,17 +1,23 @@
+using Hearth.Runtime.Membership;
 using Hearth.Runtime.Storage;
+using Hearth.Runtime.Storage.AdoNet;
 
 namespace Hearth.Tests.Storage;
 
 /// <summary>
-/// What every <see cref="ICheckpointStore"/> must do. Each provider's test class derives from this and
-/// supplies a fresh, empty database.
+/// What every storage provider must do, for the checkpoint store and the membership table. Each
+/// provider's test class derives from this and supplies a fresh, empty database.
 /// </summary>
-public abstract class CheckpointStoreContract
+public abstract class StorageContract
 {
     private static readonly CancellationToken None = CancellationToken.None;
 
-    /// <summary>A store over a new empty database; every call returns a store over the same database.</summary>
-    protected abstract ICheckpointStore Store { get; }
+    /// <summary>A new empty database, the same one for the whole test.</summary>
+    protected abstract AdoNetDatabase Database { get; }
+
+    protected ICheckpointStore Store => new AdoNetCheckpointStore(Database, TimeProvider.System);
+
+    protected IMembershipTable Membership => new AdoNetMembershipTable(Database);
 
     [Fact]
     public async Task Initialize_IsIdempotent()
@@ -122,6 +128,59 @@ public abstract class CheckpointStoreContract
         await Store.WriteCheckpointAsync("g", [Checkpoint(0, claim.Epoch, key, "{\"x\":\"ü\"}", 1, 1)], None);
 
         Assert.Equal(new StoredGrainState("{\"x\":\"ü\"}", 1), await Store.ReadGrainStateAsync("thermostat", key, None));
+    }
+
+    [Fact]
+    public async Task Membership_RegisterHeartbeatAndStatus_AreReadBack()
+    {
+        await Store.InitializeAsync(None);
+        await Membership.RegisterAsync("g", new SiloRecord("silo-a", "host-1", null, 1_000, SiloStatus.Joining, 1_000, [], 0, null), None);
+        await Membership.SetStatusAsync("g", "silo-a", SiloStatus.Active, 2_000, None);
+        await Membership.HeartbeatAsync("g", "silo-a", new SiloHeartbeat(3_000, "http://127.0.0.1:5081", [0, 3, 5], 42, "{\"x\":1}"), None);
+        await Membership.RegisterAsync("other", new SiloRecord("silo-z", "host-9", null, 1, SiloStatus.Joining, 1, [], 0, null), None);
+
+        var silo = Assert.Single(await Membership.ReadSilosAsync("g", None));
+
+        Assert.Equal(new SiloRecord("silo-a", "host-1", "http://127.0.0.1:5081", 1_000, SiloStatus.Active, 3_000, null!, 42, "{\"x\":1}"),
+            silo with { Partitions = null! });
+        Assert.Equal([0, 3, 5], silo.Partitions);
+        var events = await Membership.ReadEventsAsync("g", 10, None);
+        Assert.Equal(["active", "joining"], events.Where(e => e.Kind == "status").Select(e => e.Detail));
+    }
+
+    [Fact]
+    public async Task Membership_StaleSilos_AreMarkedDeadOnce_AndStayDead()
+    {
+        await Store.InitializeAsync(None);
+        await Membership.RegisterAsync("g", new SiloRecord("quiet", "h", null, 0, SiloStatus.Active, 1_000, [1], 5, null), None);
+        await Membership.RegisterAsync("g", new SiloRecord("alive", "h", null, 0, SiloStatus.Active, 9_000, [2], 5, null), None);
+
+        var first = await Membership.MarkStaleDeadAsync("g", 5_000, 10_000, "alive", None);
+        var second = await Membership.MarkStaleDeadAsync("g", 5_000, 10_100, "someone-else", None);
+        await Membership.HeartbeatAsync("g", "quiet", new SiloHeartbeat(11_000, null, [1], 5, null), None);
+
+        Assert.Equal(["quiet"], first);
+        Assert.Empty(second);
+        var silos = await Membership.ReadSilosAsync("g", None);
+        Assert.Equal(SiloStatus.Dead, silos.Single(s => s.Name == "quiet").Status);
+        Assert.Equal(SiloStatus.Active, silos.Single(s => s.Name == "alive").Status);
+        var dead = Assert.Single(await Membership.ReadEventsAsync("g", 10, None), e => e.Detail.StartsWith("dead", StringComparison.Ordinal));
+        Assert.Equal("quiet", dead.SiloName);
+        Assert.Contains("noticed by alive", dead.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Membership_Events_AreReturnedNewestFirst_UpToTheLimit()
+    {
+        await Store.InitializeAsync(None);
+        for (var i = 0; i < 5; i++)
+        {
+            await Membership.AddEventAsync("g", new ClusterEvent(100 + i, "silo-a", "assigned", $"{i}"), None);
+        }
+
+        var events = await Membership.ReadEventsAsync("g", 3, None);
+
+        Assert.Equal(["4", "3", "2"], events.Select(e => e.Detail));
     }
 
     private static PartitionCheckpoint Checkpoint(int partition, long epoch, string key, string json, long version, long offset) =>

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Hearth.Grains;
+using Hearth.Grains.Interfaces;
+using Hearth.Grains.Interfaces.Codecs;
+using Hearth.Runtime.Membership;
+using Hearth.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Hearth.Tests.Cluster;
+
+/// <summary>Silos as processes against one broker and one PostgreSQL database, joining, leaving and crashing under load.</summary>
+[Collection(KafkaCollection.Name)]
+[Trait("Category", "Cluster")]
+public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task UnderLoad_AddAStopOneKillOne_NothingLostNothingAppliedTwice()
+    {
+        const int partitions = 12;
+        var topics = kafka.CreateTopics(partitions);
+        var ids = Enumerable.Range(0, 1000).Select(i => $"c-{i}").ToList();
+        var setpoints = ids.ToDictionary(id => id, id => 19.0 + (int.Parse(id[2..], System.Globalization.CultureInfo.InvariantCulture) % 5));
+        await using var cluster = await TestCluster.CreateAsync(kafka, topics, output);
+        foreach (var name in new[] { "silo-a", "silo-b", "silo-c" })
+        {
+            await cluster.StartSiloAsync(name);
+        }
+
+        using var fleet = new Fleet(kafka, topics);
+        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, setpoints[id], 0.5, 0.5)));
+        await cluster.WaitForStoredAsync(topics.Settings, cluster.EndOffsets(topics.Settings), Timeout, "settings");
+
+        await using var load = ContinuousLoad.Start(kafka, topics, ids, setpoints, fleet.Replay, ratePerSecond: 1000);
+        await load.WaitForMoreAsync(3000);
+        await cluster.StartSiloAsync("silo-d");
+        await load.WaitForMoreAsync(3000);
+        var graceful = await MeasureRecoveryAsync(cluster, topics, partitions, () => cluster.StopSiloAsync("silo-b"));
+        await load.WaitForMoreAsync(3000);
+        var crash = await MeasureRecoveryAsync(cluster, topics, partitions, () =>
+        {
+            cluster.KillSilo("silo-c");
+            return Task.CompletedTask;
+        });
+        await load.WaitForMoreAsync(3000);
+        await load.StopAsync();
+        await cluster.WaitForStoredAsync(topics.Readings, cluster.EndOffsets(topics.Readings), Timeout, "all readings");
+        output.WriteLine($"{load.Sent} readings; all partitions processing again {graceful.TotalSeconds:F2} s after a graceful stop, {crash.TotalSeconds:F2} s after a kill");
+
+        // Every thermostat's state is what one in-memory replay of the same input produces.
+        var states = await cluster.GrainStatesAsync(ThermostatControllerGrain.GrainTypeName);
+        Assert.Equal(ids.Count, states.Count);
+        foreach (var id in ids)
+        {
+            var stored = JsonSerializer.Deserialize(states[id].Json, ThermostatStateJsonContext.Default.ThermostatState)!;
+            var expected = fleet.Replay.StateOf(id);
+            Assert.Equal(
+                (expected.Temperature, expected.Heater, expected.Seq, expected.LastMeasurement, expected.LastReadingAt),
+                (stored.Temperature, stored.Heater, stored.Seq, stored.LastMeasurement, stored.LastReadingAt));
+        }
+
+        // Commands: no seq gap, duplicates identical, and after de-duplication exactly the replay's.
+        var commands = TopicReader.ReadAll(kafka.BootstrapServers, topics.Commands, Timeout)
+            .Select(r => ThermostatJson.DecodeCommand(r.Message.Value).Value!)
+            .ToList();
+        var expectedCommands = fleet.Replay.CommandsByThermostat();
+        foreach (var id in ids)
+        {
+            var mine = commands.Where(c => c.ThermostatId == id).ToList();
+            foreach (var duplicates in mine.GroupBy(c => c.Seq).Where(g => g.Count() > 1))
+            {
+                Assert.All(duplicates, d => Assert.Equal(duplicates.First(), d));
+            }
+
+            var deduplicated = mine.DistinctBy(c => c.Seq).OrderBy(c => c.Seq).ToList();
+            Assert.Equal(Enumerable.Range(1, deduplicated.Count).Select(i => (long)i), deduplicated.Select(c => c.Seq));
+            Assert.Equal(expectedCommands.GetValueOrDefault(id) ?? [], deduplicated);
+        }
+
+        output.WriteLine($"{commands.Count} commands published, {commands.Count - fleet.Replay.Commands.Count} of them duplicates (at-least-once)");
+
+        // Every partition is owned by exactly one live silo, and the membership table tells each silo's story.
+        await TestCluster.WaitUntilAsync(async () =>
+        {
+            var silos = await cluster.Membership.ReadSilosAsync(topics.GroupId, CancellationToken.None);
+            var live = silos.Where(s => s.Status == SiloStatus.Active).ToList();
+            var owned = live.SelectMany(s => s.Partitions).ToList();
+            return live.Select(s => s.Name).Order().SequenceEqual(["silo-a", "silo-d"])
+                && owned.Count == partitions && owned.Distinct().Count() == partitions
+                && silos.Where(s => s.Name is "silo-b" or "silo-c").All(s => s.Status == SiloStatus.Dead);
+        }, Timeout, "membership: silo-a and silo-d active and owning every partition once; silo-b and silo-c dead");
+
+        var events = await cluster.Membership.ReadEventsAsync(topics.GroupId, 1000, CancellationToken.None);
+        string[] Story(string silo) => events.Where(e => e.SiloName == silo && e.Kind == "status").Reverse().Select(e => e.Detail.Split(' ')[0]).ToArray();
+        Assert.Equal(["joining", "active", "shutting-down", "dead"], Story("silo-b"));
+        Assert.Equal(["joining", "active", "dead"], Story("silo-c"));
+        Assert.Contains(events, e => e.SiloName == "silo-c" && e.Detail.StartsWith("dead (no heartbeat", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="disrupt"/> while readings flow and returns the time until every partition has
+    /// stored progress beyond where it stood when the disruption began.
+    /// </summary>
+    private static async Task<TimeSpan> MeasureRecoveryAsync(TestCluster cluster, TestTopics topics, int partitions, Func<Task> disrupt)
+    {
+        var before = await cluster.StoredOffsetsAsync(topics.Readings);
+        var clock = Stopwatch.StartNew();
+        var disruption = disrupt();
+        await TestCluster.WaitUntilAsync(async () =>
+        {
+            var now = await cluster.StoredOffsetsAsync(topics.Readings);
+            return Enumerable.Range(0, partitions).All(p => now.TryGetValue(p, out var o) && o > before.GetValueOrDefault(p, -1));
+        }, Timeout, "every partition processing again");
+        var elapsed = clock.Elapsed;
+        await disruption;
+        return elapsed;
+    }
+}
