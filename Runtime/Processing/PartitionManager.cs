@@ -118,12 +118,14 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
 
     public void OnLost(IReadOnlyList<TopicPartition> partitions)
     {
-        var workers = Detach(partitions);
+        // A fenced partition may be dropping at the same moment on the checkpoint thread: whoever removes it drops it.
+        var workers = Detach(partitions)
+            .Where(w => _workers.TryRemove(new KeyValuePair<int, PartitionWorker>(w.Partition, w)))
+            .ToList();
         foreach (var worker in workers)
         {
             worker.StopAsync().GetAwaiter().GetResult();
             worker.DropActivations();
-            _workers.TryRemove(worker.Partition, out _);
             Log.PartitionLost(_logger, worker.Partition);
         }
 

@@ -99,6 +99,52 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         Assert.Contains(events, e => e.SiloName == "silo-c" && e.Detail.StartsWith("dead (no heartbeat", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task FrozenSilo_ThatLostItsPartitions_CannotWriteStaleStateWhenItWakes()
+    {
+        const int partitions = 4;
+        var topics = kafka.CreateTopics(partitions);
+        var ids = Enumerable.Range(0, 40).Select(i => $"z-{i}").ToList();
+        await using var cluster = await TestCluster.CreateAsync(kafka, topics, output);
+        // A slow checkpoint, so that silo-a holds unsaved work when it freezes.
+        var stale = await cluster.StartSiloAsync("silo-a", new Dictionary<string, string?> { ["Grains:CheckpointInterval"] = "00:00:05" });
+        using var fleet = new Fleet(kafka, topics);
+        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
+        fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 18, Fleet.Clock)));
+        await cluster.WaitForStoredAsync(topics.Readings, cluster.EndOffsets(topics.Readings), Timeout, "first readings, stored by silo-a");
+
+        // Work silo-a does but has not checkpointed: its commands are out, its state is not stored.
+        fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 25, Fleet.Clock.AddMinutes(1))));
+        var commandsEnd = 2 * ids.Count;
+        await TestCluster.WaitUntilAsync(() => Task.FromResult(
+            cluster.EndOffsets(topics.Commands).Values.Sum() >= commandsEnd), Timeout, "silo-a processed the second readings");
+        stale.Freeze();
+
+        // silo-b takes over once the group gives up on silo-a, and goes further.
+        await cluster.StartSiloAsync("silo-b");
+        fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 17, Fleet.Clock.AddMinutes(2))));
+        await cluster.WaitForStoredAsync(topics.Readings, cluster.EndOffsets(topics.Readings), Timeout, "silo-b stored everything");
+        var leases = await cluster.LeasesAsync();
+        var statesBefore = await cluster.GrainStatesAsync(ThermostatControllerGrain.GrainTypeName);
+
+        // silo-a wakes with stale work: either its checkpoint is fenced or Kafka tells it the partitions are lost.
+        stale.Thaw();
+        await stale.WaitForLineAsync(l => l.Contains("is fenced", StringComparison.Ordinal) || l.Contains("Lost partition", StringComparison.Ordinal),
+            Timeout, "silo-a notices it no longer owns its partitions");
+        await cluster.StopSiloAsync("silo-a");
+
+        Assert.All(leases.Values, l => Assert.Equal("silo-b", l.Owner));
+        var statesAfter = await cluster.GrainStatesAsync(ThermostatControllerGrain.GrainTypeName);
+        Assert.Equal(statesBefore, statesAfter);
+        foreach (var id in ids)
+        {
+            var (json, _, epoch, partition) = statesAfter[id];
+            Assert.Equal(leases[partition].Epoch, epoch);
+            var stored = JsonSerializer.Deserialize(json, ThermostatStateJsonContext.Default.ThermostatState)!;
+            Assert.Equal((17.0, HeaterAction.On, 3L), (stored.LastMeasurement, stored.Heater, stored.Seq));
+        }
+    }
+
     /// <summary>
     /// Runs <paramref name="disrupt"/> while readings flow and returns the time until every partition has
     /// stored progress beyond where it stood when the disruption began.
