@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# The benchmark: 1,000,000 readings for 10,000 thermostats through one silo (grains, SQLite, checkpoints)
-# next to a raw consume-and-produce passthrough and in-memory controllers, on one embedded broker with
-# the same input. Prints readings/s, reading-to-command latency p50/p99 and the silo/in-memory ratio.
-# Arguments (optional): readings thermostats partitions latency-rate latency-seconds
+# The benchmark. Two forms:
+#   ./bench.sh [readings thermostats partitions latency-rate latency-seconds]
+#       1,000,000 readings for 10,000 thermostats through one silo (grains, SQLite, checkpoints) next to a
+#       raw consume-and-produce passthrough and in-memory controllers, on one embedded broker with the same
+#       input: readings/s, reading-to-command latency p50/p99, and the silo/in-memory ratio.
+#   ./bench.sh cluster [readings thermostats partitions]
+#       the same input through 1 and then 3 silo processes sharing a broker and a PostgreSQL database.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/prerequisites.sh
+source scripts/postgres.sh
 
 ensure_dotnet
 ensure_packages "${HEARTH_BASE_PACKAGES[@]}"
 dotnet build Bench/Bench.csproj -c Release -nologo -clp:ErrorsOnly -v quiet
-exec dotnet artifacts/bin/Bench/release/Hearth.Bench.dll "$@"
+
+if [ "${1:-}" = "cluster" ] && [ -z "${HEARTH_TEST_POSTGRES:-}" ]; then
+    ensure_packages postgresql python3
+    PGDIR="$(mktemp -d /tmp/hearth-bench-pg.XXXXXX)"
+    trap 'pg_throwaway_stop "$PGDIR"; rm -rf "$PGDIR"' EXIT
+    PGPORT="$(pg_throwaway_start "$PGDIR")"
+    export HEARTH_TEST_POSTGRES="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres"
+fi
+
+dotnet artifacts/bin/Bench/release/Hearth.Bench.dll "$@"

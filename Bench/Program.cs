@@ -4,6 +4,13 @@ using Hearth.Bench;
 using Hearth.Silo.EmbeddedKafka;
 
 // Usage: bench [readings=1000000] [thermostats=10000] [partitions=8] [latency rate/s=20000] [latency seconds=5]
+//        bench cluster [readings=1000000] [thermostats=10000] [partitions=12]   (needs HEARTH_TEST_POSTGRES)
+if (args.Length > 0 && args[0] == "cluster")
+{
+    args = args[1..];
+    return await ClusterBench.RunAsync(Arg(0, 1_000_000), Arg(1, 10_000), Arg(2, 12));
+}
+
 var readings = Arg(0, 1_000_000);
 var thermostats = Arg(1, 10_000);
 var partitions = Arg(2, 8);

@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Hearth.Runtime.Membership;
 using Hearth.Runtime.Storage.AdoNet;
 using Xunit.Abstractions;
+using Hearth.TestingHost;
 
 namespace Hearth.Tests.Infrastructure;
 
@@ -78,7 +79,7 @@ public sealed class TestCluster : IAsyncDisposable
             settings[key] = value;
         }
 
-        var silo = SiloProcess.Start(name, settings, _output);
+        var silo = SiloProcess.Start(name, settings, _output.AsLog());
         _silos[name] = silo;
         await silo.WaitForLineAsync(l => l.Contains($"Silo {name} is active", StringComparison.Ordinal), StartTimeout, "active");
         return silo;

@@ -1,6 +1,7 @@
 using Hearth.Runtime.Storage;
 using Hearth.Runtime.Storage.AdoNet;
 using Hearth.Tests.Infrastructure;
+using Hearth.TestingHost;
 
 namespace Hearth.Tests.Storage;
 

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
-using Xunit.Abstractions;
 
-namespace Hearth.Tests.Infrastructure;
+namespace Hearth.TestingHost;
 
 /// <summary>
 /// A silo in a process of its own, so that it can be stopped with SIGTERM, killed with SIGKILL (a crash:
@@ -12,12 +11,12 @@ namespace Hearth.Tests.Infrastructure;
 public sealed partial class SiloProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly ITestOutputHelper? _output;
+    private readonly Action<string>? _output;
     private readonly Lock _lock = new();
     private readonly List<string> _lines = [];
     private TaskCompletionSource _newLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private SiloProcess(string name, Process process, ITestOutputHelper? output)
+    private SiloProcess(string name, Process process, Action<string>? output)
     {
         Name = name;
         _process = process;
@@ -45,20 +44,20 @@ public sealed partial class SiloProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The built silo executable next to this test assembly's build (same configuration).</summary>
+    /// <summary>The built silo executable of the same build configuration as the running assembly.</summary>
     public static string SiloAssembly
     {
         get
         {
-            // artifacts/bin/Tests/<configuration>/ -> artifacts/bin/Silo/<configuration>/Hearth.Silo.dll
-            var tests = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            var path = Path.Combine(tests.Parent!.Parent!.FullName, "Silo", tests.Name, "Hearth.Silo.dll");
+            // artifacts/bin/<project>/<configuration>/ -> artifacts/bin/Silo/<configuration>/Hearth.Silo.dll
+            var running = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var path = Path.Combine(running.Parent!.Parent!.FullName, "Silo", running.Name, "Hearth.Silo.dll");
             return File.Exists(path) ? path : throw new FileNotFoundException("The silo is not built", path);
         }
     }
 
     /// <summary>Starts <c>Hearth.Silo</c> with <paramref name="settings"/> as <c>--Key=value</c> arguments.</summary>
-    public static SiloProcess Start(string name, IReadOnlyDictionary<string, string?> settings, ITestOutputHelper? output, params string[] verb)
+    public static SiloProcess Start(string name, IReadOnlyDictionary<string, string?> settings, Action<string>? output, params string[] verb)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -207,14 +206,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
         signal.TrySetResult();
         if (line is not null)
         {
-            try
-            {
-                _output?.WriteLine($"[{Name}] {line}");
-            }
-            catch (InvalidOperationException)
-            {
-                // The test has finished.
-            }
+            _output?.Invoke($"[{Name}] {line}");
         }
     }
 }

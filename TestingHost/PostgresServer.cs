@@ -1,10 +1,10 @@
 using Npgsql;
 
-namespace Hearth.Tests.Infrastructure;
+namespace Hearth.TestingHost;
 
 /// <summary>
-/// The PostgreSQL server the tests use: <c>./test.sh</c> starts a throwaway one on 127.0.0.1 and names it in
-/// <c>HEARTH_TEST_POSTGRES</c>. Every test gets a database of its own.
+/// The PostgreSQL server tests and benchmarks use: <c>./test.sh</c> and <c>./bench.sh</c> start a throwaway one
+/// on 127.0.0.1 and name it in <c>HEARTH_TEST_POSTGRES</c>. Every user gets a database of its own.
 /// </summary>
 public static class PostgresServer
 {
