@@ -61,7 +61,9 @@ public sealed class AdoNetMembershipTable(AdoNetDatabase database) : IMembership
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         int changed;
         await using (var command = AdoNetDatabase.Command(connection, transaction,
-            "UPDATE hearth_silo SET status = @st, heartbeat_at_ms = @t WHERE group_id = @g AND silo_name = @n AND status <> @st"))
+            // A dead silo owns nothing: its last known partitions are cleared with the status.
+            "UPDATE hearth_silo SET status = @st, heartbeat_at_ms = @t, partitions = CASE WHEN @st = 'dead' THEN '' ELSE partitions END " +
+            "WHERE group_id = @g AND silo_name = @n AND status <> @st"))
         {
             AdoNetDatabase.Add(command, "@g", groupId);
             AdoNetDatabase.Add(command, "@n", siloName);
@@ -90,7 +92,7 @@ public sealed class AdoNetMembershipTable(AdoNetDatabase database) : IMembership
             await using var connection = await database.OpenAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await using (var command = AdoNetDatabase.Command(connection, transaction, """
-                UPDATE hearth_silo SET status = 'dead'
+                UPDATE hearth_silo SET status = 'dead', partitions = ''
                 WHERE group_id = @g AND silo_name = @n AND status <> 'dead' AND heartbeat_at_ms = @hb
                 """))
             {
