@@ -13,6 +13,9 @@ public static class ClientApp
     /// <summary>Exit code for bad arguments.</summary>
     public const int UsageError = 2;
 
+    /// <summary>Exit code when the thing asked about does not exist.</summary>
+    public const int NotFound = 1;
+
     /// <summary>Exit code when Kafka could not be reached or a message not delivered.</summary>
     public const int Unavailable = 69;
 
@@ -40,6 +43,16 @@ public static class ClientApp
         {
             await error.WriteLineAsync($"error: Kafka: {e.Error.Reason}");
             return Unavailable;
+        }
+        catch (HttpRequestException e)
+        {
+            await error.WriteLineAsync($"error: HTTP: {e.Message}");
+            return Unavailable;
+        }
+        catch (ApiClient.NotFoundException e)
+        {
+            await error.WriteLineAsync($"error: {e.Message}");
+            return NotFound;
         }
     }
 
@@ -73,6 +86,7 @@ public static class ClientApp
         root.Subcommands.Add(SetCommand(Endpoint, output));
         root.Subcommands.Add(SimulateCommand(Endpoint, output));
         root.Subcommands.Add(WatchCommand(Endpoint, output));
+        root.Subcommands.Add(StatusCommand(output));
         return root;
     }
 
@@ -82,7 +96,8 @@ public static class ClientApp
         var temperature = new Option<double>("--temperature") { Description = "Desired temperature", Required = true };
         var up = new Option<double>("--up-delta") { Description = "Heater goes off above temperature + up-delta", Required = true };
         var down = new Option<double>("--down-delta") { Description = "Heater goes on below temperature - down-delta", Required = true };
-        var command = new Command("set", "Publish a thermostat's setting") { id, temperature, up, down };
+        var api = new Option<Uri?>("--api") { Description = "Send the setting through a silo's HTTP API (e.g. http://127.0.0.1:8080) instead of Kafka" };
+        var command = new Command("set", "Publish a thermostat's setting") { id, temperature, up, down, api };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var setting = new ThermostatSetting(parse.GetValue(id)!, parse.GetValue(temperature), parse.GetValue(up), parse.GetValue(down));
@@ -99,6 +114,11 @@ public static class ClientApp
             if (setting.UpDelta < 0 || setting.DownDelta < 0)
             {
                 throw new UsageException("--up-delta and --down-delta must not be negative");
+            }
+
+            if (parse.GetValue(api) is { } baseAddress)
+            {
+                return await ApiClient.PutSettingAsync(baseAddress, setting, output, cancellationToken);
             }
 
             var kafka = endpoint(parse);
@@ -194,6 +214,20 @@ public static class ClientApp
         return command;
     }
 
+    private static Command StatusCommand(TextWriter output)
+    {
+        var id = new Argument<string>("id") { Description = "Thermostat id" };
+        var api = new Option<Uri>("--api")
+        {
+            Description = "A silo's (or the load balancer's) HTTP address; defaults to $HEARTH_API or http://127.0.0.1:5080",
+            DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable("HEARTH_API") ?? "http://127.0.0.1:5080"),
+        };
+        var command = new Command("status", "Show a thermostat's live state through the HTTP API") { id, api };
+        command.SetAction((parse, cancellationToken) =>
+            ApiClient.GetStatusAsync(parse.GetValue(api)!, parse.GetValue(id)!, output, cancellationToken));
+        return command;
+    }
+
     internal static string Format(HeaterCommand c) => string.Create(CultureInfo.InvariantCulture,
         $"{c.Timestamp:HH:mm:ss.fff} {c.ThermostatId,-12} heater {(c.Action == HeaterAction.On ? "ON " : "OFF")} measurement {c.Measurement,6:F2} setpoint {c.Setpoint,6:F2} seq {c.Seq}");
 
@@ -206,5 +240,5 @@ public static class ClientApp
                  after warm-up ({s.Samples} samples): within 1° of band min {s.MinWithinOneDegree:P1}, mean {s.MeanWithinOneDegree:P1}
         """);
 
-    private sealed class UsageException(string message) : Exception(message);
+    internal sealed class UsageException(string message) : Exception(message);
 }

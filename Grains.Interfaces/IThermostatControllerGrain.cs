@@ -14,6 +14,7 @@ public interface IThermostatControllerGrain
 /// <param name="Setpoint">Desired temperature, or null before the first setting.</param>
 /// <param name="Heater">The last action commanded, or null if none was yet.</param>
 /// <param name="LastCommandSeq">The <see cref="HeaterCommand.Seq"/> of the last command (0 when none).</param>
+/// <param name="RecentCommands">The last few commands, newest first.</param>
 public sealed record ThermostatStatus(
     string ThermostatId,
     double? Setpoint,
@@ -23,4 +24,5 @@ public sealed record ThermostatStatus(
     DateTimeOffset? LastReadingAt,
     HeaterAction? Heater,
     long LastCommandSeq,
-    DateTimeOffset? LastCommandAt);
+    DateTimeOffset? LastCommandAt,
+    IReadOnlyList<HeaterCommand> RecentCommands);

@@ -15,6 +15,9 @@ namespace Hearth.Grains;
 /// </remarks>
 public sealed class ThermostatController
 {
+    /// <summary>How many recent commands the state keeps, for people looking at a thermostat.</summary>
+    public const int RecentCommandCount = 5;
+
     public ThermostatController(string thermostatId, ThermostatState state)
     {
         ArgumentNullException.ThrowIfNull(thermostatId);
@@ -60,6 +63,12 @@ public sealed class ThermostatController
         State.Heater = action;
         State.Seq++;
         State.LastCommandAt = reading.Timestamp;
+        if (State.RecentCommands.Count == RecentCommandCount)
+        {
+            State.RecentCommands.RemoveAt(0);
+        }
+
+        State.RecentCommands.Add(new RecentCommand(action, reading.Measurement, setpoint, State.Seq, reading.Timestamp));
         return new HeaterCommand(ThermostatId, action, reading.Measurement, setpoint, State.Seq, reading.Timestamp);
     }
 
@@ -76,6 +85,11 @@ public sealed class ThermostatController
             State.LastReadingAt,
             State.Heater,
             State.Seq,
-            State.LastCommandAt);
+            State.LastCommandAt,
+            State.RecentCommands
+                .AsEnumerable()
+                .Reverse()
+                .Select(c => new HeaterCommand(ThermostatId, c.Action, c.Measurement, c.Setpoint, c.Seq, c.Timestamp))
+                .ToList());
     }
 }

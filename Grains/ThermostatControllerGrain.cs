@@ -15,11 +15,13 @@ public sealed class ThermostatControllerGrain
 
     private readonly ThermostatController _controller;
     private readonly IOutputStream<HeaterCommand> _commands;
+    private readonly ThermostatMetrics _metrics;
 
-    public ThermostatControllerGrain(IGrainContext context) : base(context)
+    public ThermostatControllerGrain(IGrainContext context, ThermostatMetrics metrics) : base(context)
     {
         _controller = new ThermostatController(GrainKey, State);
         _commands = GetOutputStream<HeaterCommand>(ThermostatStreams.Commands);
+        _metrics = metrics;
     }
 
     public async ValueTask OnNextAsync(ThermostatMessage item, StreamPosition position)
@@ -27,13 +29,16 @@ public sealed class ThermostatControllerGrain
         switch (item)
         {
             case ThermostatReading reading:
+                _metrics.Reading();
                 if (_controller.Apply(reading) is { } command)
                 {
                     await _commands.OnNextAsync(command);
+                    _metrics.Command(command.Action);
                 }
 
                 break;
             case ThermostatSetting setting:
+                _metrics.Setting();
                 _controller.Apply(setting);
                 break;
             default:

@@ -24,7 +24,13 @@ public sealed class ThermostatState
     public long Seq { get; set; }
 
     public DateTimeOffset? LastCommandAt { get; set; }
+
+    /// <summary>The last <see cref="ThermostatController.RecentCommandCount"/> commands, oldest first.</summary>
+    public List<RecentCommand> RecentCommands { get; set; } = [];
 }
+
+/// <summary>A command as kept in the state (the thermostat id is the grain's key).</summary>
+public sealed record RecentCommand(HeaterAction Action, double Measurement, double Setpoint, long Seq, DateTimeOffset Timestamp);
 
 /// <summary>System.Text.Json metadata for the stored state (source-generated, no reflection).</summary>
 [JsonSourceGenerationOptions(

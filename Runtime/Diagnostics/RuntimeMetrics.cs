@@ -15,6 +15,8 @@ public sealed class RuntimeMetrics : IDisposable
     private readonly ConcurrentDictionary<string, TopicCounters> _topics = new(StringComparer.Ordinal);
     private readonly Histogram<double> _checkpointDuration;
     private readonly Histogram<double> _outputLatency;
+    private readonly Histogram<double> _turnDuration;
+    private readonly LatencyWindow _recentOutputLatency = new();
     private long _activations;
     private long _activationsCreated;
     private long _deactivations;
@@ -61,7 +63,9 @@ public sealed class RuntimeMetrics : IDisposable
         _checkpointDuration = _meter.CreateHistogram<double>("hearth.checkpoint.duration", "ms",
             "Time to snapshot, flush the producer and write one checkpoint");
         _outputLatency = _meter.CreateHistogram<double>("hearth.output.latency", "ms",
-            "From an input message's timestamp to the publication of the output it caused");
+            "From an input message's timestamp to the publication of the output it caused (reading to heater command)");
+        _turnDuration = _meter.CreateHistogram<double>("hearth.turn.duration", "ms",
+            "Time a grain takes to handle one message");
     }
 
     public long Activations => Volatile.Read(ref _activations);
@@ -116,8 +120,20 @@ public sealed class RuntimeMetrics : IDisposable
 
     internal void Rebalanced() => Interlocked.Increment(ref _rebalances);
 
-    internal void OutputLatency(double milliseconds, KeyValuePair<string, object?> stream) =>
+    internal void OutputLatency(double milliseconds, KeyValuePair<string, object?> stream)
+    {
         _outputLatency.Record(milliseconds, stream);
+        _recentOutputLatency.Add(milliseconds);
+    }
+
+    internal void TurnCompleted(double milliseconds) => _turnDuration.Record(milliseconds);
+
+    /// <summary>Percentiles of the output latencies recorded since the last call (for the dashboard).</summary>
+    public (double P50, double P99, int Count) TakeOutputLatencyPercentiles() => _recentOutputLatency.TakePercentiles();
+
+    /// <summary>Registers an observable gauge on this meter (figures computed elsewhere in the runtime).</summary>
+    internal void ObserveGauge(string name, string unit, string description, Func<IEnumerable<Measurement<long>>> observe) =>
+        _meter.CreateObservableGauge(name, observe, unit, description);
 
     public void Dispose() => _meter.Dispose();
 
@@ -127,6 +143,54 @@ public sealed class RuntimeMetrics : IDisposable
         {
             yield return new Measurement<long>(read(counters), new KeyValuePair<string, object?>("topic", counters.Topic));
         }
+    }
+}
+
+/// <summary>A bounded sample of recent latencies, drained on each read.</summary>
+internal sealed class LatencyWindow
+{
+    private const int Capacity = 20_000;
+    private readonly Lock _lock = new();
+    private readonly double[] _samples = new double[Capacity];
+    private int _count;
+    private long _seen;
+
+    public void Add(double value)
+    {
+        lock (_lock)
+        {
+            _seen++;
+            if (_count < Capacity)
+            {
+                _samples[_count++] = value;
+            }
+            else if (Random.Shared.NextInt64(_seen) < Capacity)
+            {
+                // Reservoir sampling keeps a uniform sample when more arrive than fit.
+                _samples[Random.Shared.Next(Capacity)] = value;
+            }
+        }
+    }
+
+    public (double P50, double P99, int Count) TakePercentiles()
+    {
+        double[] sorted;
+        lock (_lock)
+        {
+            sorted = _samples.AsSpan(0, _count).ToArray();
+            _count = 0;
+            _seen = 0;
+        }
+
+        if (sorted.Length == 0)
+        {
+            return (double.NaN, double.NaN, 0);
+        }
+
+        Array.Sort(sorted);
+        return (At(sorted, 0.50), At(sorted, 0.99), sorted.Length);
+
+        static double At(double[] sorted, double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
     }
 }
 

@@ -49,8 +49,14 @@ public static class GrainRuntimeHostingExtensions
         services.AddSingleton<CheckpointCoordinator>();
         services.AddSingleton<PartitionManager>();
         services.AddSingleton(sp => new GrainRuntimeStatus(
-            sp.GetRequiredService<PartitionManager>(), sp.GetRequiredService<CheckpointCoordinator>(), sp.GetRequiredService<RuntimeMetrics>()));
+            sp.GetRequiredService<PartitionManager>(), sp.GetRequiredService<CheckpointCoordinator>(), sp.GetRequiredService<RuntimeMetrics>(),
+            sp.GetRequiredService<TopicLayout>()));
         // Start in this order, stop in the reverse: schema, membership (joining... dead), runtime.
+        services.AddSingleton(sp => new GrainCalls(
+            sp.GetRequiredService<PartitionManager>(), sp.GetRequiredService<TopicLayout>(), sp.GetRequiredService<IOptions<TopicsOptions>>(),
+            sp.GetRequiredService<ICheckpointStore>(), sp.GetRequiredService<GrainRegistry>()));
+        services.AddSingleton<ISiloStatsProvider, SiloStatsCollector>();
+        services.AddSingleton(sp => new InputPublisher(sp.GetRequiredService<OutboundProducer>()));
         services.AddHostedService<StorageInitializer>();
         services.AddHostedService<MembershipService>();
         services.AddHostedService<GrainRuntimeService>();

@@ -11,8 +11,11 @@ public sealed class GrainRuntimeStatus
     private readonly PartitionManager _partitions;
     private readonly CheckpointCoordinator _checkpoints;
 
-    internal GrainRuntimeStatus(PartitionManager partitions, CheckpointCoordinator checkpoints, RuntimeMetrics metrics)
+    private readonly TopicLayout _layout;
+
+    internal GrainRuntimeStatus(PartitionManager partitions, CheckpointCoordinator checkpoints, RuntimeMetrics metrics, TopicLayout layout)
     {
+        _layout = layout;
         _partitions = partitions;
         _checkpoints = checkpoints;
         Metrics = metrics;
@@ -31,6 +34,12 @@ public sealed class GrainRuntimeStatus
     public bool IsPoisoned => _checkpoints.IsPoisoned;
 
     public RuntimeMetrics Metrics { get; }
+
+    /// <summary>Partitions of the input topics (0 until the runtime has read them from Kafka).</summary>
+    public int PartitionCount => _layout.IsKnown ? _layout.Partitions.Values.First() : 0;
+
+    /// <summary>Per owned partition, the messages not yet processed.</summary>
+    public IReadOnlyDictionary<int, long> Lag() => _partitions.Lag();
 
     /// <summary>
     /// The next offset of each input partition as last stored by this silo: everything before it is

@@ -79,6 +79,23 @@ internal abstract class ConsumerLoop : IDisposable
         return done.Task;
     }
 
+    /// <summary>
+    /// The partition's high watermark as last seen in a fetch (no request is made), or -1 if unknown.
+    /// Safe from any thread.
+    /// </summary>
+    public long HighWatermark(TopicPartition partition)
+    {
+        try
+        {
+            var high = _consumer?.GetWatermarkOffsets(partition).High ?? Offset.Unset;
+            return high.IsSpecial ? -1 : high.Value;
+        }
+        catch (Exception e) when (e is KafkaException or ObjectDisposedException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>Stops fetching a partition. Only on the loop thread (from dispatch).</summary>
     public void PauseNow(TopicPartition partition)
     {

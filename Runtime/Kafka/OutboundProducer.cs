@@ -43,6 +43,16 @@ internal sealed class OutboundProducer : IDisposable
     public void Send(TopicPartition partition, Message<byte[]?, byte[]?> message) =>
         Produce(partition, message);
 
+    /// <summary>
+    /// Produces one message and waits for its delivery (for requests that report where it landed). A
+    /// failure is the caller's to report; it does not count as a lost output.
+    /// </summary>
+    public async Task<TopicPartitionOffset> SendAndWaitAsync(string topic, Message<byte[]?, byte[]?> message, CancellationToken cancellationToken)
+    {
+        var result = await _producer.ProduceAsync(topic, message, cancellationToken).ConfigureAwait(false);
+        return result.TopicPartitionOffset;
+    }
+
     /// <summary>Waits until everything produced so far is delivered or has failed.</summary>
     /// <returns>False if <paramref name="timeout"/> passed first.</returns>
     public bool Flush(TimeSpan timeout, CancellationToken cancellationToken)

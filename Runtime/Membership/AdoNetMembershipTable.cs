@@ -167,7 +167,8 @@ public sealed class AdoNetMembershipTable(AdoNetDatabase database) : IMembership
         return events;
     }
 
-    internal static string Format(SiloStatus status) => status switch
+    /// <summary>The status as stored and shown: joining, active, shutting-down, dead.</summary>
+    public static string Format(SiloStatus status) => status switch
     {
         SiloStatus.Joining => "joining",
         SiloStatus.Active => "active",

@@ -43,6 +43,9 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
         _groupId = kafka.Value.GroupId;
         _siloName = silo.Value.Name;
         _logger = logger;
+        services.Metrics.ObserveGauge("hearth.consumer.lag", "{message}",
+            "Messages in the input topics not yet processed, per owned partition",
+            () => Lag().Select(l => new System.Diagnostics.Metrics.Measurement<long>(l.Value, new KeyValuePair<string, object?>("partition", l.Key))));
     }
 
     /// <summary>The group consumer (set once the runtime has created it).</summary>
@@ -65,6 +68,42 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
 
     /// <summary>The partitions owned now.</summary>
     public IReadOnlyCollection<int> OwnedPartitions => _workers.Keys.Order().ToList();
+
+    /// <summary>The worker of an owned partition.</summary>
+    public bool TryGetWorker(int partition, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PartitionWorker? worker) =>
+        _workers.TryGetValue(partition, out worker);
+
+    /// <summary>
+    /// Per owned partition, the messages of its input topics not yet processed: the high watermark the
+    /// consumer last saw less the next offset to process. Partitions with nothing known yet are left out.
+    /// </summary>
+    public IReadOnlyDictionary<int, long> Lag()
+    {
+        var lag = new SortedDictionary<int, long>();
+        foreach (var worker in _workers.Values)
+        {
+            long total = 0;
+            var known = false;
+            foreach (var topic in _topics.InputTopics)
+            {
+                var loop = topic == _topics.Readings ? (ConsumerLoop?)Group : CoPartitioned;
+                var high = loop?.HighWatermark(new TopicPartition(topic, worker.Partition)) ?? -1;
+                var next = worker.NextOffset(topic);
+                if (high >= 0 && next >= 0)
+                {
+                    total += Math.Max(0, high - next);
+                    known = true;
+                }
+            }
+
+            if (known)
+            {
+                lag[worker.Partition] = total;
+            }
+        }
+
+        return lag;
+    }
 
     public void Dispatch(ConsumeResult<byte[]?, byte[]?> result, ConsumerLoop source)
     {

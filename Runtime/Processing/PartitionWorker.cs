@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 using Confluent.Kafka;
@@ -26,6 +28,8 @@ internal sealed class PartitionWorker
     private readonly Dictionary<string, GrainActivation> _activations = new(StringComparer.Ordinal);
     private readonly List<GrainActivation> _dirty = [];
     private readonly Dictionary<string, long> _nextOffsets = new(StringComparer.Ordinal);
+    // The same, readable from other threads (lag); the set of topics never changes after construction.
+    private readonly Dictionary<string, StrongBox<long>> _progressByTopic = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Topic, string SourceTopic, int SourcePartition), long> _forwardMarks = [];
     private readonly Dictionary<string, TopicCounters> _counters = new(StringComparer.Ordinal);
     private readonly Lock _pauseLock = new();
@@ -54,6 +58,11 @@ internal sealed class PartitionWorker
         foreach (var (topic, offset) in claim.Offsets)
         {
             _nextOffsets[topic] = offset;
+        }
+
+        foreach (var topic in services.Topics.InputTopics)
+        {
+            _progressByTopic[topic] = new StrongBox<long>(claim.Offsets.TryGetValue(topic, out var stored) ? stored : -1);
         }
 
         foreach (var mark in claim.ForwardMarks)
@@ -110,6 +119,33 @@ internal sealed class PartitionWorker
         Interlocked.Increment(ref _queued);
         return true;
     }
+
+    /// <summary>
+    /// Calls a grain of this partition in a turn of its own, after the messages queued before it. A grain
+    /// with neither an activation nor stored state is not created: the result says it was not found.
+    /// </summary>
+    public Task<GrainCallResult<T>> CallAsync<TGrainInterface, T>(string key, Func<TGrainInterface, Task<T>> call)
+        where TGrainInterface : class =>
+        RunInTurnAsync(async () =>
+        {
+            var activation = await GetOrActivateAsync(key, Encoding.UTF8.GetBytes(key), onlyIfKnown: true).ConfigureAwait(false);
+            if (activation is null)
+            {
+                return GrainCallResult<T>.NotFound(Partition);
+            }
+
+            if (activation.Grain is not TGrainInterface grain)
+            {
+                throw new InvalidOperationException($"Grain type '{Registration.GrainType}' does not implement {typeof(TGrainInterface).Name}.");
+            }
+
+            var value = await call(grain).ConfigureAwait(false);
+            activation.LastUsed = Services.Time.GetTimestamp();
+            return GrainCallResult<T>.Found(value, Partition);
+        });
+
+    /// <summary>The next offset to process of <paramref name="topic"/>'s partition, as of the last turn (-1 when unknown).</summary>
+    public long NextOffset(string topic) => _progressByTopic.TryGetValue(topic, out var box) ? Volatile.Read(ref box.Value) : -1;
 
     /// <summary>Takes a snapshot for a checkpoint, in turn with the messages.</summary>
     public Task<PartitionSnapshot> SnapshotAsync() => RunInTurnAsync(() => ValueTask.FromResult(TakeSnapshot()));
@@ -314,6 +350,11 @@ internal sealed class PartitionWorker
         }
 
         _nextOffsets[topic] = offset + 1;
+        if (_progressByTopic.TryGetValue(topic, out var box))
+        {
+            Volatile.Write(ref box.Value, offset + 1);
+        }
+
         _progress++;
     }
 
@@ -341,7 +382,7 @@ internal sealed class PartitionWorker
         GrainActivation activation;
         try
         {
-            activation = await GetOrActivateAsync(grainKey, key).ConfigureAwait(false);
+            activation = (await GetOrActivateAsync(grainKey, key).ConfigureAwait(false))!;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -351,11 +392,13 @@ internal sealed class PartitionWorker
         }
 
         _current = result;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var position = new StreamPosition(result.Topic, result.Partition.Value, result.Offset.Value, timestamp);
             await Registration.DeliverAsync(activation.Grain!, item!, position).ConfigureAwait(false);
             counters.OnProcessed();
+            Services.Metrics.TurnCompleted(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (Exception e)
         {
@@ -370,11 +413,17 @@ internal sealed class PartitionWorker
         activation.LastUsed = Services.Time.GetTimestamp();
     }
 
-    private async ValueTask<GrainActivation> GetOrActivateAsync(string key, byte[] keyBytes)
+    /// <param name="onlyIfKnown">Return null instead of creating a grain that has neither an activation nor stored state.</param>
+    private async ValueTask<GrainActivation?> GetOrActivateAsync(string key, byte[] keyBytes, bool onlyIfKnown = false)
     {
         if (!_activations.TryGetValue(key, out var activation))
         {
             var stored = await ReadStateAsync(key).ConfigureAwait(false);
+            if (stored is null && onlyIfKnown)
+            {
+                return null;
+            }
+
             var state = stored is null ? Registration.CreateState() : Registration.DeserializeState(stored.Json);
             activation = new GrainActivation(this, key, keyBytes, state, stored?.Version ?? 0);
             _activations.Add(key, activation);

@@ -1,9 +1,17 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Hearth.Grains;
 using Hearth.Grains.Hosting;
 using Hearth.Runtime.Hosting;
 using Hearth.Runtime.Membership;
+using Hearth.Runtime.Storage.AdoNet;
+using Hearth.Silo.Api;
+using Hearth.Silo.Cluster;
+using Hearth.Silo.Dashboard;
+using Hearth.Silo.Diagnostics;
+using Hearth.Silo.EmbeddedKafka;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Hearth.Silo.EmbeddedKafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Hearth.Silo.Hosting;
@@ -28,15 +36,47 @@ public static class SiloApplication
 
         builder.AddEmbeddedKafkaIfUnconfigured();
         builder.Services.AddGrainRuntime().AddThermostatGrains();
-        builder.Services.AddHealthChecks()
-            .AddCheck("process", () => HealthCheckResult.Healthy(), tags: ["live"])
-            .AddCheck<RuntimeHealthCheck>("grain-runtime");
+        builder.Services.AddSingleton<ThermostatMetrics>();
+        builder.AddSiloEndpointsServices();
 
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() => AdvertiseHttpAddress(app));
+        // Created now, so that it sees every measurement from the first message on.
+        app.Services.GetRequiredService<PrometheusMetrics>();
+        app.Use((context, next) =>
+        {
+            context.Response.Headers[ThermostatsApi.ServedByHeader] = app.Services.GetRequiredService<SiloIdentity>().Name;
+            return next(context);
+        });
         app.MapHealthChecks("/health/live", new() { Predicate = check => check.Tags.Contains("live") });
         app.MapHealthChecks("/health/ready");
+        app.MapThermostatsApi();
+        app.MapClusterApi();
+        app.MapDashboard();
+        app.MapGet("/metrics", (PrometheusMetrics metrics) => Results.Text(metrics.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
         return app;
+    }
+
+    private static void AddSiloEndpointsServices(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+        });
+        services.AddProblemDetails();
+        services.AddHttpClient(nameof(ThermostatsApi), client => client.Timeout = TimeSpan.FromSeconds(3));
+        services.AddSingleton<ClusterView>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
+        services.AddSingleton<PrometheusMetrics>();
+        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>();
+        services.AddHostedService<OtlpMetricsExporter>();
+        services.AddSingleton<StorageProbe>();
+        services.AddHealthChecks()
+            .AddCheck("process", () => HealthCheckResult.Healthy(), tags: ["live"])
+            .AddCheck<RuntimeHealthCheck>("grain-runtime");
     }
 
     /// <summary>
@@ -61,12 +101,67 @@ public static class SiloApplication
     }
 }
 
-/// <summary>Ready when the group has assigned this silo its partitions and no output was lost.</summary>
-internal sealed class RuntimeHealthCheck(GrainRuntimeStatus status) : IHealthCheck
+/// <summary>Ready when the group has assigned this silo its partitions, storage answers, and no output was lost.</summary>
+internal sealed class RuntimeHealthCheck(GrainRuntimeStatus status, StorageProbe storage) : IHealthCheck
 {
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(
-            status.IsPoisoned ? HealthCheckResult.Unhealthy("an output could not be delivered; the silo is stopping")
-            : !status.FirstAssignment.IsCompleted ? HealthCheckResult.Unhealthy("waiting for the consumer group's assignment")
-            : HealthCheckResult.Healthy($"owns partitions {string.Join(",", status.OwnedPartitions)}"));
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (status.IsPoisoned)
+        {
+            return HealthCheckResult.Unhealthy("an output could not be delivered; the silo is stopping");
+        }
+
+        if (!status.FirstAssignment.IsCompleted)
+        {
+            return HealthCheckResult.Unhealthy("waiting for the consumer group's assignment");
+        }
+
+        if (await storage.ErrorAsync(cancellationToken) is { } error)
+        {
+            return HealthCheckResult.Unhealthy($"storage does not answer: {error}");
+        }
+
+        return HealthCheckResult.Healthy($"owns partitions {string.Join(",", status.OwnedPartitions)}");
+    }
+}
+
+/// <summary>Whether the database answers, asked at most every few seconds so that frequent probes cost nothing.</summary>
+internal sealed class StorageProbe(AdoNetDatabase database, TimeProvider time)
+{
+    private static readonly TimeSpan CacheTime = TimeSpan.FromSeconds(3);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private DateTimeOffset _checkedAt = DateTimeOffset.MinValue;
+    private string? _error;
+
+    /// <summary>Null when the database answered, else why it did not.</summary>
+    public async Task<string?> ErrorAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (time.GetUtcNow() - _checkedAt < CacheTime)
+            {
+                return _error;
+            }
+
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(2));
+                await database.PingAsync(timeout.Token);
+                _error = null;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                _error = e.Message;
+            }
+
+            _checkedAt = time.GetUtcNow();
+            return _error;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 }

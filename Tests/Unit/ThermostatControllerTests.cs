@@ -7,6 +7,7 @@ namespace Hearth.Tests.Unit;
 public sealed class ThermostatControllerTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 20, 8, 0, 0, TimeSpan.Zero);
+    private static readonly IReadOnlyList<HeaterCommand> None = [];
 
     /// <summary>
     /// Each case is a script: <c>set T up down</c> applies a setting; <c>read M -> on|off|none</c> applies a
@@ -76,12 +77,28 @@ public sealed class ThermostatControllerTests
     public void GetStatus_ReflectsTheState()
     {
         var controller = new ThermostatController("t-9", new ThermostatState());
-        Assert.Equal(new ThermostatStatus("t-9", null, null, null, null, null, null, 0, null), controller.GetStatus());
+        Assert.Equal(new ThermostatStatus("t-9", null, null, null, null, null, null, 0, null, None), controller.GetStatus() with { RecentCommands = None });
+        Assert.Empty(controller.GetStatus().RecentCommands);
 
         controller.Apply(new ThermostatSetting("t-9", 21, 0.5, 1));
         controller.Apply(new ThermostatReading("t-9", 19, T0));
 
-        Assert.Equal(new ThermostatStatus("t-9", 21, 0.5, 1, 19, T0, HeaterAction.On, 1, T0), controller.GetStatus());
+        var status = controller.GetStatus();
+        Assert.Equal(new ThermostatStatus("t-9", 21, 0.5, 1, 19, T0, HeaterAction.On, 1, T0, None), status with { RecentCommands = None });
+        Assert.Equal([new HeaterCommand("t-9", HeaterAction.On, 19, 21, 1, T0)], status.RecentCommands);
+    }
+
+    [Fact]
+    public void RecentCommands_KeepTheLastFive_NewestFirst()
+    {
+        var controller = new ThermostatController("t-9", new ThermostatState());
+        controller.Apply(new ThermostatSetting("t-9", 20, 1, 1));
+        for (var i = 0; i < 8; i++)
+        {
+            controller.Apply(new ThermostatReading("t-9", i % 2 == 0 ? 15 : 25, T0.AddMinutes(i)));
+        }
+
+        Assert.Equal([8L, 7, 6, 5, 4], controller.GetStatus().RecentCommands.Select(c => c.Seq));
     }
 
     private static double Number(string text) => double.Parse(text, CultureInfo.InvariantCulture);

@@ -69,6 +69,13 @@ public sealed class AdoNetDatabase
         await transaction.CommitAsync(cancellationToken);
     }
 
+    /// <summary>Whether the database answers a trivial query.</summary>
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, null, "SELECT 1", cancellationToken);
+    }
+
     /// <summary>An open connection with the dialect's session settings.</summary>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,86 @@
+using Hearth.Grains;
+using Hearth.Runtime.Diagnostics;
+using Hearth.Runtime.Membership;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace Hearth.Silo.Diagnostics;
+
+/// <summary>Export of the silo's metrics over OTLP. Section <c>Telemetry</c>.</summary>
+public sealed class TelemetryOptions
+{
+    public const string SectionName = "Telemetry";
+
+    /// <summary>An OTLP collector (<c>http://collector:4317</c>); empty: no export (<c>/metrics</c> still serves them).</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary><c>grpc</c> (port 4317) or <c>http/protobuf</c> (port 4318).</summary>
+    public string OtlpProtocol { get; set; } = "grpc";
+
+    /// <summary>How often metrics are exported.</summary>
+    public TimeSpan ExportInterval { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>Validates <see cref="TelemetryOptions"/>.</summary>
+public sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TelemetryOptions options)
+    {
+        var failures = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.OtlpEndpoint) &&
+            (!Uri.TryCreate(options.OtlpEndpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        {
+            failures.Add($"Telemetry:OtlpEndpoint must be an absolute http(s) URL; it is '{options.OtlpEndpoint}'.");
+        }
+
+        if (options.OtlpProtocol is not ("grpc" or "http/protobuf"))
+        {
+            failures.Add($"Telemetry:OtlpProtocol must be 'grpc' or 'http/protobuf'; it is '{options.OtlpProtocol}'.");
+        }
+
+        if (options.ExportInterval < TimeSpan.FromSeconds(1) || options.ExportInterval > TimeSpan.FromMinutes(10))
+        {
+            failures.Add($"Telemetry:ExportInterval must be between 00:00:01 and 00:10:00; it is {options.ExportInterval}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>Exports the silo's meters to an OTLP collector when <c>Telemetry:OtlpEndpoint</c> is set.</summary>
+internal sealed class OtlpMetricsExporter(IOptions<TelemetryOptions> options, SiloIdentity identity) : IHostedService, IDisposable
+{
+    private MeterProvider? _provider;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var telemetry = options.Value;
+        if (string.IsNullOrWhiteSpace(telemetry.OtlpEndpoint))
+        {
+            return Task.CompletedTask;
+        }
+
+        _provider = Sdk.CreateMeterProviderBuilder()
+            .ConfigureResource(r => r.AddService("hearth-silo", serviceInstanceId: identity.Name))
+            .AddMeter(RuntimeMetrics.MeterName, ThermostatMetrics.MeterName)
+            .AddOtlpExporter((exporter, reader) =>
+            {
+                exporter.Endpoint = new Uri(telemetry.OtlpEndpoint);
+                exporter.Protocol = telemetry.OtlpProtocol == "grpc" ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)telemetry.ExportInterval.TotalMilliseconds;
+            })
+            .Build();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _provider?.ForceFlush(5_000);
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _provider?.Dispose();
+}
