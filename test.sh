@@ -7,7 +7,8 @@ source scripts/prerequisites.sh
 source scripts/postgres.sh
 
 ensure_dotnet
-ensure_packages "${HEARTH_BASE_PACKAGES[@]}" postgresql python3
+# postgresql for the cluster tests, nginx and chromium (driven by Playwright) for the dashboard test.
+ensure_packages "${HEARTH_BASE_PACKAGES[@]}" postgresql python3 nginx chromium
 
 # A throwaway PostgreSQL on 127.0.0.1 for the PostgreSQL and cluster tests; each test makes its own database.
 PGDIR="$(mktemp -d /tmp/hearth-test-pg.XXXXXX)"

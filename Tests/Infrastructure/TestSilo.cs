@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Hearth.Runtime.Hosting;
+using Hearth.Runtime.Membership;
 using Hearth.Silo.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -29,6 +30,10 @@ public sealed class TestSilo : IAsyncDisposable
     public GrainRuntimeStatus Status { get; }
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>The silo's HTTP address (it listens on a free port of 127.0.0.1).</summary>
+    public Uri HttpAddress => new(Services.GetRequiredService<SiloIdentity>().HttpAddress
+        ?? throw new InvalidOperationException("The silo has not started listening."));
 
     /// <summary>Starts a silo and waits until the group has assigned it partitions.</summary>
     public static async Task<TestSilo> StartAsync(

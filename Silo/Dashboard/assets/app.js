@@ -2,7 +2,8 @@
 "use strict";
 
 const POLL_MS = 2000;
-const WINDOW_MS = 10 * 60 * 1000;
+const WINDOW_MS = 10 * 60 * 1000;      // history kept
+const MIN_WINDOW_MS = 2 * 60 * 1000;   // the charts show at least this much, at most WINDOW_MS
 const PALETTE = ["#3182ce", "#38a169", "#d69e2e", "#805ad5", "#e53e3e", "#319795", "#dd6b20", "#d53f8c", "#2c5282", "#744210"];
 
 const history = [];          // { at, total, silos: { name: { messagesPerSecond, latencyP50Ms, latencyP99Ms, status } } }
@@ -61,18 +62,21 @@ function renderCards(cluster) {
 }
 
 function renderSilos(cluster) {
-  const rows = cluster.silos.map((s) =>
-    el("tr", { "data-testid": "silo-row", "data-silo": s.name, "data-status": s.status },
+  const rows = cluster.silos.map((s) => {
+    const dead = s.status === "dead";
+    const figure = (text) => (dead ? "–" : text);
+    return el("tr", { "data-testid": "silo-row", "data-silo": s.name, "data-status": s.status },
       el("td", {}, el("span", { class: "swatch", style: `background:${colorOf(s.name)}` }), s.name),
       el("td", {}, el("span", { class: `pill ${s.status}`, "data-testid": "silo-status" }, s.status)),
       el("td", { "data-testid": "silo-partitions" }, s.partitions.join(", ") || "–"),
-      el("td", { class: "num" }, fmt.format(s.activations)),
-      el("td", { class: "num", "data-testid": "silo-mps" }, fmt.format(s.messagesPerSecond)),
-      el("td", { class: "num" }, fmt.format(s.lag)),
-      el("td", { class: "num" }, `${fmt1.format(s.cpuPercent)} %`),
-      el("td", { class: "num" }, `${fmt.format(s.memoryMb)} MB`),
+      el("td", { class: "num" }, figure(fmt.format(s.activations))),
+      el("td", { class: "num", "data-testid": "silo-mps" }, figure(fmt.format(s.messagesPerSecond))),
+      el("td", { class: "num" }, figure(fmt.format(s.lag))),
+      el("td", { class: "num" }, figure(`${fmt1.format(s.cpuPercent)} %`)),
+      el("td", { class: "num" }, figure(`${fmt.format(s.memoryMb)} MB`)),
       el("td", { class: "num" }, ago(s.heartbeatAt)),
-      el("td", { class: "muted" }, s.httpAddress ?? "")));
+      el("td", { class: "muted" }, s.httpAddress ?? ""));
+  });
   $("silos").replaceChildren(...rows);
 }
 
@@ -113,12 +117,14 @@ function drawChart(canvas, series, unit) {
   g.setTransform(ratio, 0, 0, ratio, 0, 0);
   g.clearRect(0, 0, width, height);
   const left = 56, right = 12, top = 10, bottom = 42;
-  const now = Date.now(), from = now - WINDOW_MS;
+  const now = Date.now();
+  const span = Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, history.length ? now - history[0].at : 0));
+  const from = now - span;
   const values = series.flatMap((s) => s.points.map((p) => p.v)).filter((v) => Number.isFinite(v));
   let max = Math.max(1, ...values);
   const magnitude = Math.pow(10, Math.floor(Math.log10(max)));
   max = Math.ceil(max / magnitude) * magnitude;
-  const x = (t) => left + ((t - from) / WINDOW_MS) * (width - left - right);
+  const x = (t) => left + ((t - from) / span) * (width - left - right);
   const y = (v) => top + (1 - v / max) * (height - top - bottom);
 
   g.font = "11px system-ui, sans-serif";
@@ -132,9 +138,10 @@ function drawChart(canvas, series, unit) {
     g.fillText(`${fmt.format(v)}${unit}`, left - 6, py);
   }
   g.textAlign = "center"; g.textBaseline = "top";
-  for (let m = 10; m >= 0; m -= 2) {
-    const t = now - m * 60000;
-    g.fillText(m === 0 ? "now" : `-${m} min`, x(t), height - bottom + 6);
+  const step = [30000, 60000, 120000].find((ms) => span / ms <= 6) ?? 120000;
+  for (let back = Math.floor(span / step) * step; back >= 0; back -= step) {
+    const label = back === 0 ? "now" : back < 60000 ? `-${back / 1000} s` : `-${back / 60000} min`;
+    g.fillText(label, x(now - back), height - bottom + 6);
   }
 
   let legendX = left;

@@ -1,0 +1,202 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Hearth.Grains.Interfaces;
+using Hearth.Runtime.Partitioning;
+using Hearth.Runtime.Storage.AdoNet;
+using Hearth.Silo.Api;
+using Hearth.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Hearth.Tests.Api;
+
+[Collection(KafkaCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+    private readonly TempDirectory _directory = new();
+
+    [Fact]
+    public async Task Get_ReturnsTheLiveState_404ForANeverSeenThermostat_400ForABadId()
+    {
+        var topics = kafka.CreateTopics(partitions: 4);
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("get.db"), output);
+        fleet.PublishSettings([new ThermostatSetting("a-1", 21, 0.5, 1)]);
+        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        fleet.PublishReadings([new ThermostatReading("a-1", 19.5, Fleet.Clock)]);
+        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "reading");
+        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+
+        var found = await http.GetAsync("/api/thermostats/a-1");
+        var missing = await http.GetAsync("/api/thermostats/never-seen");
+        var bad = await http.GetAsync($"/api/thermostats/{new string('x', 300)}");
+
+        Assert.Equal(HttpStatusCode.OK, found.StatusCode);
+        var state = await found.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(21, state.GetProperty("setpoint").GetDouble());
+        Assert.Equal(1, state.GetProperty("downDelta").GetDouble());
+        Assert.Equal(19.5, state.GetProperty("lastMeasurement").GetDouble());
+        Assert.Equal(Fleet.Clock, state.GetProperty("lastReadingAt").GetDateTimeOffset());
+        Assert.Equal("on", state.GetProperty("heater").GetString());
+        Assert.Equal(1, state.GetProperty("lastCommandSeq").GetInt64());
+        Assert.Equal("on", state.GetProperty("recentCommands")[0].GetProperty("action").GetString());
+        Assert.Equal(silo.Name, state.GetProperty("owner").GetString());
+        Assert.Equal(KafkaPartitioner.Partition("a-1"u8, 4), state.GetProperty("partition").GetInt32());
+        Assert.Equal("live", state.GetProperty("source").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("never-seen", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("\"id\"", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_OnASiloThatDoesNotOwnTheThermostat_ReturnsTheOwnersLiveState_OrStorageWhenNoOwnerIsKnown()
+    {
+        var topics = kafka.CreateTopics(partitions: 4);
+        var database = _directory.File("shared.db");
+        // A slow heartbeat, so that the membership row this test edits is not rewritten under it.
+        var settings = new Dictionary<string, string?> { ["Membership:HeartbeatInterval"] = "00:00:30", ["Membership:DeadAfter"] = "00:05:00" };
+        using var fleet = new Fleet(kafka, topics);
+        await using var first = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, settings, "first");
+        await using var second = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, settings, "second");
+        await WaitUntilOwnedAsync(first, second);
+        var ids = Enumerable.Range(0, 40).Select(i => $"w-{i}").ToList();
+        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 22, 0.5, 0.5)));
+        await TestSilo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings", [first, second]);
+        var ownedBySecond = ids.First(id => second.Status.OwnedPartitions.Contains(KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(id), 4)));
+        using var http = new HttpClient { BaseAddress = first.HttpAddress };
+
+        // The first silo refreshes its view of the table, then forwards to the owner.
+        var forwarded = await GetWhenOwnerIsKnownAsync(http, ownedBySecond, "second");
+        Assert.Equal("second", forwarded.Headers.GetValues(ThermostatsApi.ServedByHeader).Single());
+        var state = await forwarded.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(("second", "live", 22.0), (state.GetProperty("owner").GetString(), state.GetProperty("source").GetString(), state.GetProperty("setpoint").GetDouble()));
+
+        // With no owner in the membership table (as mid-rebalance), the first silo answers from storage.
+        var db = Databases.Sqlite(database);
+        await using (var connection = await db.OpenAsync(CancellationToken.None))
+        await using (var command = AdoNetDatabase.Command(connection, null, "UPDATE hearth_silo SET partitions = '' WHERE silo_name = 'second'"))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var fromStorage = await http.GetFromJsonAsync<JsonElement>($"/api/thermostats/{ownedBySecond}");
+        Assert.Equal("storage", fromStorage.GetProperty("source").GetString());
+        Assert.Equal(JsonValueKind.Null, fromStorage.GetProperty("owner").ValueKind);
+        Assert.Equal(22, fromStorage.GetProperty("setpoint").GetDouble());
+        Assert.Contains("rebalance", fromStorage.GetProperty("note").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Put_Accepts202WithPartitionAndOffset_AndTheSettingIsVisibleOnceProcessed()
+    {
+        var topics = kafka.CreateTopics(partitions: 3);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("put.db"), output);
+        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+
+        var response = await http.PutAsJsonAsync("/api/thermostats/p-9/setting", new { temperature = 22.5, upDelta = 0.25, downDelta = 0.75 });
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("/api/thermostats/p-9", response.Headers.Location?.OriginalString);
+        var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(topics.Settings, accepted.GetProperty("topic").GetString());
+        Assert.Equal(KafkaPartitioner.Partition("p-9"u8, 3), accepted.GetProperty("partition").GetInt32());
+        var offset = accepted.GetProperty("offset").GetInt64();
+        var published = TopicReader.ReadAll(kafka.BootstrapServers, topics.Settings, Timeout).Single();
+        Assert.Equal(offset, published.Offset.Value);
+
+        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "the setting");
+        var state = await http.GetFromJsonAsync<JsonElement>("/api/thermostats/p-9");
+        Assert.Equal((22.5, 0.25, 0.75), (state.GetProperty("setpoint").GetDouble(), state.GetProperty("upDelta").GetDouble(), state.GetProperty("downDelta").GetDouble()));
+    }
+
+    [Theory]
+    [InlineData("""{"upDelta":0.5,"downDelta":0.5}""", "temperature", "is required")]
+    [InlineData("""{"temperature":"warm","upDelta":0.5,"downDelta":0.5}""", "temperature", "must be a number")]
+    [InlineData("""{"temperature":1e999,"upDelta":0.5,"downDelta":0.5}""", "temperature", "finite")]
+    [InlineData("""{"temperature":500,"upDelta":0.5,"downDelta":0.5}""", "temperature", "between -50 and 100")]
+    [InlineData("""{"temperature":21,"upDelta":-0.5,"downDelta":0.5}""", "upDelta", "between 0 and 50")]
+    [InlineData("""{"temperature":21,"upDelta":0.5,"downDelta":null}""", "downDelta", "must be a number")]
+    [InlineData("""{"temperature":21,"upDelta":0.5""", "body", "JSON object")]
+    [InlineData("""[21, 0.5, 0.5]""", "body", "JSON object")]
+    public async Task Put_InvalidSetting_Is400NamingTheField_AndPublishesNothing(string body, string field, string reason)
+    {
+        var topics = kafka.CreateTopics(partitions: 2);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("bad.db"), output);
+        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+
+        var response = await http.PutAsync("/api/thermostats/x-1/setting", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var messages = problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(m => m.GetString()).ToList();
+        Assert.Contains(messages, m => m!.Contains(reason, StringComparison.Ordinal));
+        Assert.Equal(0, Ends(topics.Settings).Values.Sum());
+    }
+
+    [Fact]
+    public async Task Cluster_ListsTheSilosPartitionsEventsAndBroker_AndHealthEndpointsAnswer()
+    {
+        var topics = kafka.CreateTopics(partitions: 3);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("cluster.db"), output);
+        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+
+        JsonElement cluster = default;
+        await WaitForAsync(async () =>
+        {
+            cluster = await http.GetFromJsonAsync<JsonElement>("/api/cluster");
+            return cluster.GetProperty("silos").EnumerateArray().Any(s => s.GetProperty("status").GetString() == "active");
+        }, "the silo shows active in /api/cluster");
+
+        Assert.Equal(kafka.BootstrapServers, cluster.GetProperty("bootstrapServers").GetString());
+        Assert.Equal(3, cluster.GetProperty("partitions").GetInt32());
+        var me = cluster.GetProperty("silos").EnumerateArray().Single();
+        Assert.Equal(silo.Name, me.GetProperty("name").GetString());
+        Assert.Equal([0, 1, 2], me.GetProperty("partitions").EnumerateArray().Select(p => p.GetInt32()));
+        Assert.All(new[] { "activations", "messagesPerSecond", "lag", "cpuPercent", "memoryMb" }, f => Assert.True(me.TryGetProperty(f, out _), f));
+        Assert.All(cluster.GetProperty("partitionMap").EnumerateArray(), p => Assert.Equal(silo.Name, p.GetProperty("owner").GetString()));
+        Assert.Contains(cluster.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "assigned");
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/cluster/history")).StatusCode);
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    private Dictionary<TopicPartition, long> Ends(string topic) => TopicReader.EndOffsets(kafka.BootstrapServers, topic, Timeout);
+
+    /// <summary>Both silos own partitions and the membership table says so.</summary>
+    private static Task WaitUntilOwnedAsync(TestSilo first, TestSilo second) =>
+        WaitForAsync(() => Task.FromResult(first.Status.OwnedPartitions.Count > 0 && second.Status.OwnedPartitions.Count > 0
+            && first.Status.OwnedPartitions.Count + second.Status.OwnedPartitions.Count == 4), "both silos own partitions");
+
+    private static async Task<HttpResponseMessage> GetWhenOwnerIsKnownAsync(HttpClient http, string id, string owner)
+    {
+        HttpResponseMessage? response = null;
+        await WaitForAsync(async () =>
+        {
+            response = await http.GetAsync($"/api/thermostats/{id}");
+            return response.Headers.TryGetValues(ThermostatsApi.ServedByHeader, out var by) && by.Single() == owner;
+        }, $"{id} answered by {owner}");
+        return response!;
+    }
+
+    /// <summary>Asks again until the condition holds: these are HTTP answers of other components, with no event to wait on.</summary>
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"not within {Timeout}: {what}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}
