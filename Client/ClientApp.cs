@@ -96,7 +96,7 @@ public static class ClientApp
         var temperature = new Option<double>("--temperature") { Description = "Desired temperature", Required = true };
         var up = new Option<double>("--up-delta") { Description = "Heater goes off above temperature + up-delta", Required = true };
         var down = new Option<double>("--down-delta") { Description = "Heater goes on below temperature - down-delta", Required = true };
-        var api = new Option<Uri?>("--api") { Description = "Send the setting through a silo's HTTP API (e.g. http://127.0.0.1:8080) instead of Kafka" };
+        var api = new Option<string?>("--api") { Description = "Send the setting through a silo's HTTP API (e.g. http://127.0.0.1:8080) instead of Kafka" };
         var command = new Command("set", "Publish a thermostat's setting") { id, temperature, up, down, api };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -118,7 +118,7 @@ public static class ClientApp
 
             if (parse.GetValue(api) is { } baseAddress)
             {
-                return await ApiClient.PutSettingAsync(baseAddress, setting, output, cancellationToken);
+                return await ApiClient.PutSettingAsync(ApiAddress(baseAddress), setting, output, cancellationToken);
             }
 
             var kafka = endpoint(parse);
@@ -217,16 +217,21 @@ public static class ClientApp
     private static Command StatusCommand(TextWriter output)
     {
         var id = new Argument<string>("id") { Description = "Thermostat id" };
-        var api = new Option<Uri>("--api")
+        var api = new Option<string>("--api")
         {
             Description = "A silo's (or the load balancer's) HTTP address; defaults to $HEARTH_API or http://127.0.0.1:5080",
-            DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable("HEARTH_API") ?? "http://127.0.0.1:5080"),
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HEARTH_API") ?? "http://127.0.0.1:5080",
         };
         var command = new Command("status", "Show a thermostat's live state through the HTTP API") { id, api };
         command.SetAction((parse, cancellationToken) =>
-            ApiClient.GetStatusAsync(parse.GetValue(api)!, parse.GetValue(id)!, output, cancellationToken));
+            ApiClient.GetStatusAsync(ApiAddress(parse.GetValue(api)!), parse.GetValue(id)!, output, cancellationToken));
         return command;
     }
+
+    private static Uri ApiAddress(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new UsageException($"--api must be an http(s) address such as http://127.0.0.1:8080; '{text}' is not");
 
     internal static string Format(HeaterCommand c) => string.Create(CultureInfo.InvariantCulture,
         $"{c.Timestamp:HH:mm:ss.fff} {c.ThermostatId,-12} heater {(c.Action == HeaterAction.On ? "ON " : "OFF")} measurement {c.Measurement,6:F2} setpoint {c.Setpoint,6:F2} seq {c.Seq}");

@@ -61,6 +61,31 @@ public sealed class ClientCliTests(EmbeddedKafkaFixture kafka)
         Assert.Equal(new ThermostatSetting("t-42", 21.5, 0.5, 1), decoded.Value);
     }
 
+    [Fact]
+    public async Task SetThroughTheApi_ThenStatus_ShowsTheNewSetpoint_AndRejectionsExitWith2()
+    {
+        var topics = kafka.CreateTopics(partitions: 2);
+        using var directory = new TempDirectory();
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, directory.File("client.db"), null);
+        var api = silo.HttpAddress.ToString();
+
+        var (setCode, setOutput, setError) = await RunAsync(["set", "c-5", "--temperature", "19.5", "--up-delta", "1", "--down-delta", "0.5", "--api", api]);
+        var (badCode, _, badError) = await RunAsync(["set", "c-5", "--temperature", "500", "--up-delta", "1", "--down-delta", "0.5", "--api", api]);
+        await silo.WaitForStoredAsync(TopicReader.EndOffsets(kafka.BootstrapServers, topics.Settings, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(60), "setting");
+        var (statusCode, statusOutput, statusError) = await RunAsync(["status", "c-5", "--api", api]);
+        var (missingCode, _, missingError) = await RunAsync(["status", "never-seen", "--api", api]);
+
+        Assert.True(setCode == 0, setError);
+        Assert.Contains($"published to {topics.Settings}", setOutput, StringComparison.Ordinal);
+        Assert.Equal(2, badCode);
+        Assert.Contains("temperature must be between", badError, StringComparison.Ordinal);
+        Assert.True(statusCode == 0, statusError);
+        Assert.Contains("setpoint      19.5 (down 0.5, up 1)", statusOutput, StringComparison.Ordinal);
+        Assert.Contains($"owner         {silo.Name}", statusOutput, StringComparison.Ordinal);
+        Assert.Equal(ClientApp.NotFound, missingCode);
+        Assert.Contains("never-seen", missingError, StringComparison.Ordinal);
+    }
+
     private static async Task<(int Code, string Output, string Error)> RunAsync(string[] args)
     {
         using var output = new StringWriter();
