@@ -66,13 +66,16 @@ cat <<INFO
 
   Hearth is running: one silo, embedded Kafka, SQLite state, $THERMOSTATS simulated thermostats.
 
-  Silo health        http://127.0.0.1:$HTTP_PORT/health/ready
+  Dashboard          http://127.0.0.1:$HTTP_PORT/dashboard
+  HTTP API           http://127.0.0.1:$HTTP_PORT/api/cluster   http://127.0.0.1:$HTTP_PORT/api/thermostats/t-7
+  Metrics            http://127.0.0.1:$HTTP_PORT/metrics
   Silo log           $STATE/silo.log
   Grain state        $STATE/hearth.db (SQLite)
   Kafka (embedded)   $BOOTSTRAP   topics thermostat-readings, thermostat-settings, heater-commands, thermostat-deadletter
 
   Watch commands     dotnet $CLIENT watch --bootstrap $BOOTSTRAP
-  Change a setpoint  dotnet $CLIENT set t-7 --temperature 23 --up-delta 0.5 --down-delta 0.5 --bootstrap $BOOTSTRAP
+  A thermostat       dotnet $CLIENT status t-7 --api http://127.0.0.1:$HTTP_PORT
+  Change a setpoint  dotnet $CLIENT set t-7 --temperature 23 --up-delta 0.5 --down-delta 0.5 --api http://127.0.0.1:$HTTP_PORT
   Raw Kafka          kcat -C -b $BOOTSTRAP -t heater-commands -o end
 
   The fleet's progress follows (share of thermostats inside their band). Ctrl-C stops everything.

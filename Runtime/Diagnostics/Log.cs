@@ -72,6 +72,10 @@ internal static partial class Log
         Message = "Reading the state of grain {GrainType}/{Key} failed (attempt {Attempt}); its partition waits {Delay} and retries")]
     public static partial void StateReadFailed(ILogger logger, string grainType, string key, int attempt, TimeSpan delay, Exception exception);
 
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "{Count} input message(s) went to the dead-letter topic {Topic} in the last {Period}; the latest because: {Reason}")]
+    public static partial void DeadLettersSummary(ILogger logger, long count, string topic, TimeSpan period, string? reason);
+
     // Checkpoints
     [LoggerMessage(Level = LogLevel.Error, Message = "Checkpoint failed; nothing was acknowledged and the next checkpoint retries")]
     public static partial void CheckpointFailed(ILogger logger, Exception exception);

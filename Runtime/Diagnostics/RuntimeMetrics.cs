@@ -26,6 +26,7 @@ public sealed class RuntimeMetrics : IDisposable
     private long _rebalances;
     private long _queued;
     private long _pauses;
+    private string? _lastDeadLetterReason;
 
     public RuntimeMetrics(IMeterFactory? meterFactory = null)
     {
@@ -107,6 +108,15 @@ public sealed class RuntimeMetrics : IDisposable
     internal void QueuedChanged(int delta) => Interlocked.Add(ref _queued, delta);
 
     internal void PartitionPaused() => Interlocked.Increment(ref _pauses);
+
+    /// <summary>Why the latest dead letter was rejected.</summary>
+    public string? LastDeadLetterReason => Volatile.Read(ref _lastDeadLetterReason);
+
+    internal void DeadLettered(TopicCounters counters, string reason)
+    {
+        counters.OnDeadLettered();
+        Volatile.Write(ref _lastDeadLetterReason, reason);
+    }
 
     internal void CheckpointWritten(double milliseconds)
     {

@@ -19,6 +19,7 @@ namespace Hearth.Runtime.Hosting;
 internal sealed class GrainRuntimeService : BackgroundService
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DeadLetterReportPeriod = TimeSpan.FromMinutes(1);
 
     private readonly WorkerServices _services;
     private readonly PartitionManager _partitions;
@@ -137,6 +138,8 @@ internal sealed class GrainRuntimeService : BackgroundService
     {
         var sweepEvery = TimeSpan.FromTicks(Math.Max(_grains.CheckpointInterval.Ticks, _grains.IdleTimeout.Ticks / 4));
         var lastSweep = _services.Time.GetTimestamp();
+        var lastDeadLetterReport = _services.Time.GetTimestamp();
+        long deadLettersReported = 0;
         using var timer = new PeriodicTimer(_grains.CheckpointInterval, _services.Time);
         try
         {
@@ -144,6 +147,20 @@ internal sealed class GrainRuntimeService : BackgroundService
             {
                 var workers = _partitions.Workers;
                 await CheckpointAsync(workers, stoppingToken).ConfigureAwait(false);
+                if (_services.Time.GetElapsedTime(lastDeadLetterReport) >= DeadLetterReportPeriod)
+                {
+                    // One warning a minute at most, however many messages are rejected: the counter has the rest.
+                    var total = _services.Metrics.Topics.Sum(t => t.DeadLettered);
+                    if (total > deadLettersReported)
+                    {
+                        Log.DeadLettersSummary(_logger, total - deadLettersReported, _topics.DeadLetter, DeadLetterReportPeriod,
+                            _services.Metrics.LastDeadLetterReason);
+                    }
+
+                    deadLettersReported = total;
+                    lastDeadLetterReport = _services.Time.GetTimestamp();
+                }
+
                 if (_services.Time.GetElapsedTime(lastSweep) >= sweepEvery)
                 {
                     lastSweep = _services.Time.GetTimestamp();

@@ -563,7 +563,7 @@ internal sealed class PartitionWorker
             Headers = headers,
             Timestamp = message.Timestamp,
         });
-        Counters(result.Topic).OnDeadLettered();
+        Services.Metrics.DeadLettered(Counters(result.Topic), reason);
         Log.DeadLettered(Services.Logger, result.TopicPartitionOffset.ToString(), reason);
     }
 

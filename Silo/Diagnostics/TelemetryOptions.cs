@@ -14,7 +14,10 @@ public sealed class TelemetryOptions
 {
     public const string SectionName = "Telemetry";
 
-    /// <summary>An OTLP collector (<c>http://collector:4317</c>); empty: no export (<c>/metrics</c> still serves them).</summary>
+    /// <summary>
+    /// An OTLP collector: <c>http://collector:4317</c> (gRPC) or <c>http://collector:4318</c> (HTTP, where
+    /// <c>/v1/metrics</c> is added when no path is given); empty: no export (<c>/metrics</c> still serves them).
+    /// </summary>
     public string? OtlpEndpoint { get; set; }
 
     /// <summary><c>grpc</c> (port 4317) or <c>http/protobuf</c> (port 4318).</summary>
@@ -68,8 +71,18 @@ internal sealed class OtlpMetricsExporter(IOptions<TelemetryOptions> options, Si
             .AddMeter(RuntimeMetrics.MeterName, ThermostatMetrics.MeterName)
             .AddOtlpExporter((exporter, reader) =>
             {
-                exporter.Endpoint = new Uri(telemetry.OtlpEndpoint);
-                exporter.Protocol = telemetry.OtlpProtocol == "grpc" ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+                var endpoint = new Uri(telemetry.OtlpEndpoint);
+                if (telemetry.OtlpProtocol == "grpc")
+                {
+                    exporter.Protocol = OtlpExportProtocol.Grpc;
+                    exporter.Endpoint = endpoint;
+                }
+                else
+                {
+                    // Over HTTP the exporter posts to the URL as given: the signal's path must be in it.
+                    exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
+                    exporter.Endpoint = endpoint.AbsolutePath is "/" or "" ? new Uri(endpoint, "v1/metrics") : endpoint;
+                }
                 reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)telemetry.ExportInterval.TotalMilliseconds;
             })
             .Build();
