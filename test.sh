@@ -22,6 +22,13 @@ export HEARTH_TEST_POSTGRES="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Datab
 echo "PostgreSQL for tests on 127.0.0.1:$PGPORT"
 
 dotnet build Orleans.Streaming.sln -c Release -nologo -clp:ErrorsOnly
+rm -f artifacts/test-results/measurements.txt
 dotnet test Orleans.Streaming.sln -c Release --no-build -nologo \
     --logger "console;verbosity=normal" \
     --results-directory artifacts/test-results "$@"
+
+if [ -f artifacts/test-results/measurements.txt ]; then
+    echo
+    echo "Measured by the tests (artifacts/test-results/measurements.txt):"
+    cat artifacts/test-results/measurements.txt
+fi

@@ -70,9 +70,10 @@ public sealed class DashboardBrowserTests(EmbeddedKafkaFixture kafka, ITestOutpu
         await Expect(state.Locator("dd[data-field=Owner]")).ToContainTextAsync("silo-", new() { Timeout = Timeout });
         await Expect(page.Locator("[data-testid=thermostat-commands] tbody tr").First).ToBeVisibleAsync(new() { Timeout = Timeout });
 
-        var screenshot = ScreenshotPath();
+        var screenshot = Path.Combine(TestArtifacts.Directory, "dashboard.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         output.WriteLine($"dashboard screenshot: {screenshot}");
+        TestArtifacts.Record($"dashboard screenshot (3 silos through nginx, after a kill): {screenshot}");
         await stopFleet.CancelAsync();
         await fleet;
     }
@@ -81,15 +82,5 @@ public sealed class DashboardBrowserTests(EmbeddedKafkaFixture kafka, ITestOutpu
     {
         var text = await page.Locator("#card-processed").TextContentAsync() ?? "0";
         return long.TryParse(text.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture, out var value) ? value : 0;
-    }
-
-    /// <summary>artifacts/test-results/dashboard.png, next to the test results.</summary>
-    private static string ScreenshotPath()
-    {
-        // AppContext.BaseDirectory is artifacts/bin/Tests/<configuration>/.
-        var artifacts = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Parent!.Parent!.FullName;
-        var directory = Path.Combine(artifacts, "test-results");
-        Directory.CreateDirectory(directory);
-        return Path.Combine(directory, "dashboard.png");
     }
 }

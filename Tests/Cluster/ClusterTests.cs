@@ -47,7 +47,10 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         await load.WaitForMoreAsync(3000);
         await load.StopAsync();
         await cluster.WaitForStoredAsync(topics.Readings, cluster.EndOffsets(topics.Readings), Timeout, "all readings");
-        output.WriteLine($"{load.Sent} readings; all partitions processing again {graceful.TotalSeconds:F2} s after a graceful stop, {crash.TotalSeconds:F2} s after a kill");
+        var recovery = $"cluster under load ({load.Sent} readings, 12 partitions, session timeout 3 s, checkpoint 250 ms): " +
+                       $"all partitions processing again {graceful.TotalSeconds:F2} s after a graceful stop, {crash.TotalSeconds:F2} s after a kill";
+        output.WriteLine(recovery);
+        TestArtifacts.Record(recovery);
 
         // Every thermostat's state is what one in-memory replay of the same input produces.
         var states = await cluster.GrainStatesAsync(ThermostatControllerGrain.GrainTypeName);
@@ -79,7 +82,9 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
             Assert.Equal(expectedCommands.GetValueOrDefault(id) ?? [], deduplicated);
         }
 
-        output.WriteLine($"{commands.Count} commands published, {commands.Count - fleet.Replay.Commands.Count} of them duplicates (at-least-once)");
+        var published = $"cluster under load: {commands.Count} commands published, {commands.Count - fleet.Replay.Commands.Count} of them duplicates (at-least-once, same seq)";
+        output.WriteLine(published);
+        TestArtifacts.Record(published);
 
         // Every partition is owned by exactly one live silo, and the membership table tells each silo's story.
         await TestCluster.WaitUntilAsync(async () =>

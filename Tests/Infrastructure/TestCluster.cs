@@ -36,6 +36,8 @@ public sealed class TestCluster : IAsyncDisposable
             ["Kafka:GroupId"] = topics.GroupId,
             // The embedded broker runs each rebalance round for the session timeout less one second.
             ["Kafka:SessionTimeoutMs"] = "3000",
+            // The embedded broker answers an empty fetch only after fetch.wait.max.ms, even when data arrives meanwhile.
+            ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = "10",
             ["Topics:Readings"] = topics.Readings,
             ["Topics:Settings"] = topics.Settings,
             ["Topics:Commands"] = topics.Commands,

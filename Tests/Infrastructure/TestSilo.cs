@@ -47,6 +47,8 @@ public sealed class TestSilo : IAsyncDisposable
             ["Kafka:BootstrapServers"] = bootstrapServers,
             ["Kafka:GroupId"] = topics.GroupId,
             ["Kafka:SessionTimeoutMs"] = "6000",
+            // The embedded broker answers an empty fetch only after fetch.wait.max.ms, even when data arrives meanwhile.
+            ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = "10",
             ["Topics:Readings"] = topics.Readings,
             ["Topics:Settings"] = topics.Settings,
             ["Topics:Commands"] = topics.Commands,
