@@ -28,7 +28,7 @@ public sealed class GrainRuntimeStatus
     public IReadOnlyCollection<int> OwnedPartitions => _partitions.OwnedPartitions;
 
     /// <summary>Activations in memory, over all owned partitions.</summary>
-    public int Activations => _partitions.Workers.Sum(w => w.ActivationCount);
+    public long Activations => Metrics.Activations;
 
     /// <summary>True once an output was lost: the silo acknowledges nothing more and is stopping.</summary>
     public bool IsPoisoned => _checkpoints.IsPoisoned;

@@ -27,9 +27,9 @@ internal sealed class PartitionWorker
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly Dictionary<string, GrainActivation> _activations = new(StringComparer.Ordinal);
     private readonly List<GrainActivation> _dirty = [];
-    private readonly Dictionary<string, long> _nextOffsets = new(StringComparer.Ordinal);
-    // The same, readable from other threads (lag); the set of topics never changes after construction.
-    private readonly Dictionary<string, StrongBox<long>> _progressByTopic = new(StringComparer.Ordinal);
+    // The next offset to process per input topic (-1 until known). Written only in turns, read from other
+    // threads for lag; the set of topics never changes after construction.
+    private readonly Dictionary<string, StrongBox<long>> _nextOffsets = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Topic, string SourceTopic, int SourcePartition), long> _forwardMarks = [];
     private readonly Dictionary<string, TopicCounters> _counters = new(StringComparer.Ordinal);
     private readonly Lock _pauseLock = new();
@@ -40,7 +40,6 @@ internal sealed class PartitionWorker
     private readonly int _resumeAt;
     private int _queued;
     private int _pausedCount;
-    private int _activationCount;
     private long _progress;
     private long _savedProgress;
     private Task? _run;
@@ -55,14 +54,9 @@ internal sealed class PartitionWorker
             ?? throw new InvalidOperationException("No stream grain is registered.");
         _pauseAt = services.Grains.MaxQueuedMessagesPerPartition;
         _resumeAt = _pauseAt / 2;
-        foreach (var (topic, offset) in claim.Offsets)
-        {
-            _nextOffsets[topic] = offset;
-        }
-
         foreach (var topic in services.Topics.InputTopics)
         {
-            _progressByTopic[topic] = new StrongBox<long>(claim.Offsets.TryGetValue(topic, out var stored) ? stored : -1);
+            _nextOffsets[topic] = new StrongBox<long>(claim.Offsets.TryGetValue(topic, out var stored) ? stored : -1);
         }
 
         foreach (var mark in claim.ForwardMarks)
@@ -79,9 +73,6 @@ internal sealed class PartitionWorker
     public WorkerServices Services { get; }
 
     public StreamGrainRegistration Registration { get; }
-
-    /// <summary>Activations in memory.</summary>
-    public int ActivationCount => Volatile.Read(ref _activationCount);
 
     /// <summary>Messages waiting in the queue.</summary>
     public int QueuedMessages => Volatile.Read(ref _queued);
@@ -145,7 +136,7 @@ internal sealed class PartitionWorker
         });
 
     /// <summary>The next offset to process of <paramref name="topic"/>'s partition, as of the last turn (-1 when unknown).</summary>
-    public long NextOffset(string topic) => _progressByTopic.TryGetValue(topic, out var box) ? Volatile.Read(ref box.Value) : -1;
+    public long NextOffset(string topic) => _nextOffsets.TryGetValue(topic, out var box) ? Volatile.Read(ref box.Value) : -1;
 
     /// <summary>Takes a snapshot for a checkpoint, in turn with the messages.</summary>
     public Task<PartitionSnapshot> SnapshotAsync() => RunInTurnAsync(() => ValueTask.FromResult(TakeSnapshot()));
@@ -173,7 +164,7 @@ internal sealed class PartitionWorker
             .ToList();
         var checkpoint = new PartitionCheckpoint(
             Partition, Epoch, writes.Select(w => w.Write).ToList(),
-            new Dictionary<string, long>(_nextOffsets, StringComparer.Ordinal), marks);
+            _nextOffsets.Where(o => o.Value.Value >= 0).ToDictionary(o => o.Key, o => o.Value.Value, StringComparer.Ordinal), marks);
         return new PartitionSnapshot(this, checkpoint, writes, _progress, _progress != Volatile.Read(ref _savedProgress));
     }
 
@@ -210,7 +201,6 @@ internal sealed class PartitionWorker
         Services.Metrics.ActivationsRemoved(_activations.Count);
         _activations.Clear();
         _dirty.Clear();
-        Volatile.Write(ref _activationCount, 0);
     }
 
     internal void OnDirty(GrainActivation activation) => _dirty.Add(activation);
@@ -310,7 +300,8 @@ internal sealed class PartitionWorker
     {
         var topic = result.Topic;
         var offset = result.Offset.Value;
-        if (_nextOffsets.TryGetValue(topic, out var next) && offset < next)
+        var next = _nextOffsets[topic];
+        if (offset < next.Value)
         {
             return; // Delivered again after a seek: already applied.
         }
@@ -349,12 +340,7 @@ internal sealed class PartitionWorker
             }
         }
 
-        _nextOffsets[topic] = offset + 1;
-        if (_progressByTopic.TryGetValue(topic, out var box))
-        {
-            Volatile.Write(ref box.Value, offset + 1);
-        }
-
+        Volatile.Write(ref next.Value, offset + 1);
         _progress++;
     }
 
@@ -427,7 +413,6 @@ internal sealed class PartitionWorker
             var state = stored is null ? Registration.CreateState() : Registration.DeserializeState(stored.Json);
             activation = new GrainActivation(this, key, keyBytes, state, stored?.Version ?? 0);
             _activations.Add(key, activation);
-            Volatile.Write(ref _activationCount, _activations.Count);
             Services.Metrics.ActivationCreated();
         }
 
@@ -500,7 +485,6 @@ internal sealed class PartitionWorker
             _activations.Remove(activation.Key);
         }
 
-        Volatile.Write(ref _activationCount, _activations.Count);
         Services.Metrics.ActivationsRemoved(idle.Count);
         return idle.Count;
     }
