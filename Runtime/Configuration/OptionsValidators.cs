@@ -25,19 +25,11 @@ public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
             }
         }
 
-        Range(failures, "Kafka:QueuedMinMessages", options.QueuedMinMessages, 1, 10_000_000);
-        Range(failures, "Kafka:QueuedMaxMessagesKbytes", options.QueuedMaxMessagesKbytes, 1, 2_097_151);
-        Range(failures, "Kafka:SessionTimeoutMs", options.SessionTimeoutMs, 1_000, 3_600_000);
-        Range(failures, "Kafka:LingerMs", options.LingerMs, 0, 900_000);
+        OptionChecks.Range(failures, "Kafka:QueuedMinMessages", options.QueuedMinMessages, 1, 10_000_000);
+        OptionChecks.Range(failures, "Kafka:QueuedMaxMessagesKbytes", options.QueuedMaxMessagesKbytes, 1, 2_097_151);
+        OptionChecks.Range(failures, "Kafka:SessionTimeoutMs", options.SessionTimeoutMs, 1_000, 3_600_000);
+        OptionChecks.Range(failures, "Kafka:LingerMs", options.LingerMs, 0, 900_000);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    internal static void Range(List<string> failures, string key, long value, long min, long max)
-    {
-        if (value < min || value > max)
-        {
-            failures.Add($"{key} must be between {min} and {max}; it is {value}.");
-        }
     }
 }
 
@@ -51,7 +43,7 @@ public sealed class TopicsOptionsValidator : IValidateOptions<TopicsOptions>
         Topic(failures, "Topics:Settings", options.Settings);
         Topic(failures, "Topics:Commands", options.Commands);
         Topic(failures, "Topics:DeadLetter", options.DeadLetter);
-        KafkaOptionsValidator.Range(failures, "Topics:Partitions", options.Partitions, 1, 10_000);
+        OptionChecks.Range(failures, "Topics:Partitions", options.Partitions, 1, 10_000);
 
         var inputs = options.InputTopics;
         if (inputs.Contains(options.Commands, StringComparer.Ordinal))
@@ -88,21 +80,13 @@ public sealed class GrainsOptionsValidator : IValidateOptions<GrainsOptions>
     public ValidateOptionsResult Validate(string? name, GrainsOptions options)
     {
         var failures = new List<string>();
-        Duration(failures, "Grains:CheckpointInterval", options.CheckpointInterval,
+        OptionChecks.Range(failures, "Grains:CheckpointInterval", options.CheckpointInterval,
             TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10));
-        Duration(failures, "Grains:IdleTimeout", options.IdleTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
-        Duration(failures, "Grains:PauseAfter", options.PauseAfter, TimeSpan.Zero, TimeSpan.FromSeconds(30));
-        KafkaOptionsValidator.Range(failures, "Grains:MaxQueuedMessagesPerPartition",
+        OptionChecks.Range(failures, "Grains:IdleTimeout", options.IdleTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
+        OptionChecks.Range(failures, "Grains:PauseAfter", options.PauseAfter, TimeSpan.Zero, TimeSpan.FromSeconds(30));
+        OptionChecks.Range(failures, "Grains:MaxQueuedMessagesPerPartition",
             options.MaxQueuedMessagesPerPartition, 10, 1_000_000);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    private static void Duration(List<string> failures, string key, TimeSpan value, TimeSpan min, TimeSpan max)
-    {
-        if (value < min || value > max)
-        {
-            failures.Add($"{key} must be between {min} and {max}; it is {value}.");
-        }
     }
 }
 

@@ -26,10 +26,8 @@ public sealed class MembershipOptionsValidator : Microsoft.Extensions.Options.IV
     public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, MembershipOptions options)
     {
         var failures = new List<string>();
-        if (options.HeartbeatInterval < TimeSpan.FromMilliseconds(100) || options.HeartbeatInterval > TimeSpan.FromMinutes(1))
-        {
-            failures.Add($"Membership:HeartbeatInterval must be between 00:00:00.1 and 00:01:00; it is {options.HeartbeatInterval}.");
-        }
+        Configuration.OptionChecks.Range(failures, "Membership:HeartbeatInterval", options.HeartbeatInterval,
+            TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(1));
 
         if (options.DeadAfter < 2 * options.HeartbeatInterval || options.DeadAfter > TimeSpan.FromHours(1))
         {

@@ -1,4 +1,5 @@
 using Hearth.Grains;
+using Hearth.Runtime.Configuration;
 using Hearth.Runtime.Diagnostics;
 using Hearth.Runtime.Membership;
 using Microsoft.Extensions.Options;
@@ -44,10 +45,7 @@ public sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOption
             failures.Add($"Telemetry:OtlpProtocol must be 'grpc' or 'http/protobuf'; it is '{options.OtlpProtocol}'.");
         }
 
-        if (options.ExportInterval < TimeSpan.FromSeconds(1) || options.ExportInterval > TimeSpan.FromMinutes(10))
-        {
-            failures.Add($"Telemetry:ExportInterval must be between 00:00:01 and 00:10:00; it is {options.ExportInterval}.");
-        }
+        OptionChecks.Range(failures, "Telemetry:ExportInterval", options.ExportInterval, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
