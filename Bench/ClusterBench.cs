@@ -38,11 +38,11 @@ internal static class ClusterBench
                     await silo.WaitForLineAsync(l => l.Contains("is active", StringComparison.Ordinal), TimeSpan.FromSeconds(90), "active");
                 }
 
-                await WaitUntilAsync(async () => await OwnedPartitionsAsync(database, run) == partitions && await ActiveSilosAsync(database, run) == count,
-                    "every partition owned");
+                await Poll.UntilAsync(async () => await OwnedPartitionsAsync(database, run) == partitions && await ActiveSilosAsync(database, run) == count,
+                    TimeSpan.FromMinutes(5), "every partition owned");
                 var clock = Stopwatch.StartNew();
                 input.ProduceTo(kafka.BootstrapServers, $"{run}-in");
-                await WaitUntilAsync(async () => await StoredAsync(database, run) >= input.Messages, "every reading durable");
+                await Poll.UntilAsync(async () => await StoredAsync(database, run) >= input.Messages, TimeSpan.FromMinutes(5), "every reading durable");
                 var seconds = clock.Elapsed.TotalSeconds;
                 results.Add((count, input.Messages / seconds, seconds));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -116,19 +116,5 @@ internal static class ClusterBench
         }
 
         return rows;
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"not within 5 minutes: {what}");
-            }
-
-            await Task.Delay(50);
-        }
     }
 }

@@ -92,12 +92,15 @@ public sealed partial class ClusterView(
     /// <summary>The active silo that owns <paramref name="partition"/>, read from the membership table now.</summary>
     public async Task<SiloRecord?> FindOwnerAsync(int partition, CancellationToken cancellationToken)
     {
-        var silos = await membership.ReadSilosAsync(kafka.Value.GroupId, cancellationToken);
-        return silos
+        return OwnerOf(await membership.ReadSilosAsync(kafka.Value.GroupId, cancellationToken), partition);
+    }
+
+    /// <summary>The active silo that lists the partition (the latest heartbeat wins while a move is half seen).</summary>
+    private static SiloRecord? OwnerOf(IEnumerable<SiloRecord> silos, int partition) =>
+        silos
             .Where(s => s.Status is SiloStatus.Active && s.Partitions.Contains(partition))
             .OrderByDescending(s => s.HeartbeatAtMs)
             .FirstOrDefault();
-    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -125,7 +128,7 @@ public sealed partial class ClusterView(
         var partitionCount = runtime.PartitionCount;
         var map = Enumerable.Range(0, partitionCount).Select(p =>
         {
-            var owner = silos.Where(s => s.Status == "active" && s.Partitions.Contains(p)).OrderByDescending(s => s.HeartbeatAt).FirstOrDefault();
+            var owner = OwnerOf(records, p) is { } record ? silos.Single(s => s.Name == record.Name) : null;
             return new PartitionView(p, owner?.Name,
                 owner is not null && owner.LagByPartition.TryGetValue(p.ToString(System.Globalization.CultureInfo.InvariantCulture), out var lag) ? lag : null);
         }).ToList();

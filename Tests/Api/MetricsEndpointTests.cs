@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Confluent.Kafka;
 using Hearth.Grains.Interfaces;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -22,7 +21,7 @@ public sealed partial class MetricsEndpointTests(EmbeddedKafkaFixture kafka, ITe
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("metrics.db"), output);
         fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
         var readings = Fleet.Swinging(ids, 21, swings: 3).ToList();
         fleet.PublishReadings(readings);
         for (var i = 0; i < 4; i++)
@@ -30,7 +29,7 @@ public sealed partial class MetricsEndpointTests(EmbeddedKafkaFixture kafka, ITe
             fleet.PublishRaw(topics.Readings, "m-0", "{\"measurement\":\"hot\"}"u8.ToArray());
         }
 
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "readings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings");
         using var http = new HttpClient { BaseAddress = silo.HttpAddress };
 
         var response = await http.GetAsync("/metrics");
@@ -57,8 +56,6 @@ public sealed partial class MetricsEndpointTests(EmbeddedKafkaFixture kafka, ITe
     }
 
     public void Dispose() => _directory.Dispose();
-
-    private Dictionary<TopicPartition, long> Ends(string topic) => TopicReader.EndOffsets(kafka.BootstrapServers, topic, Timeout);
 
     private sealed record Sample(string Name, IReadOnlyDictionary<string, string> Labels, double Value);
 

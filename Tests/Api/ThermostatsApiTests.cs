@@ -2,11 +2,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Confluent.Kafka;
 using Hearth.Grains.Interfaces;
 using Hearth.Runtime.Partitioning;
 using Hearth.Runtime.Storage.AdoNet;
 using Hearth.Silo.Api;
+using Hearth.TestingHost;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -26,9 +26,9 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("get.db"), output);
         fleet.PublishSettings([new ThermostatSetting("a-1", 21, 0.5, 1)]);
-        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
         fleet.PublishReadings([new ThermostatReading("a-1", 19.5, Fleet.Clock)]);
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "reading");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "reading");
         using var http = new HttpClient { BaseAddress = silo.HttpAddress };
 
         var found = await http.GetAsync("/api/thermostats/a-1");
@@ -66,7 +66,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         await WaitUntilOwnedAsync(first, second);
         var ids = Enumerable.Range(0, 40).Select(i => $"w-{i}").ToList();
         fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 22, 0.5, 0.5)));
-        await TestSilo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings", [first, second]);
+        await TestSilo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings", [first, second]);
         var ownedBySecond = ids.First(id => second.Status.OwnedPartitions.Contains(KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(id), 4)));
         using var http = new HttpClient { BaseAddress = first.HttpAddress };
 
@@ -109,7 +109,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         var published = TopicReader.ReadAll(kafka.BootstrapServers, topics.Settings, Timeout).Single();
         Assert.Equal(offset, published.Offset.Value);
 
-        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "the setting");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "the setting");
         var state = await http.GetFromJsonAsync<JsonElement>("/api/thermostats/p-9");
         Assert.Equal((22.5, 0.25, 0.75), (state.GetProperty("setpoint").GetDouble(), state.GetProperty("upDelta").GetDouble(), state.GetProperty("downDelta").GetDouble()));
     }
@@ -135,7 +135,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         var messages = problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(m => m.GetString()).ToList();
         Assert.Contains(messages, m => m!.Contains(reason, StringComparison.Ordinal));
-        Assert.Equal(0, Ends(topics.Settings).Values.Sum());
+        Assert.Equal(0, kafka.EndOffsets(topics.Settings).Values.Sum());
     }
 
     [Fact]
@@ -146,11 +146,11 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         using var http = new HttpClient { BaseAddress = silo.HttpAddress };
 
         JsonElement cluster = default;
-        await WaitForAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             cluster = await http.GetFromJsonAsync<JsonElement>("/api/cluster");
             return cluster.GetProperty("silos").EnumerateArray().Any(s => s.GetProperty("status").GetString() == "active");
-        }, "the silo shows active in /api/cluster");
+        }, Timeout, "the silo shows active in /api/cluster");
 
         Assert.Equal(kafka.BootstrapServers, cluster.GetProperty("bootstrapServers").GetString());
         Assert.Equal(3, cluster.GetProperty("partitions").GetInt32());
@@ -167,36 +167,19 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
 
     public void Dispose() => _directory.Dispose();
 
-    private Dictionary<TopicPartition, long> Ends(string topic) => TopicReader.EndOffsets(kafka.BootstrapServers, topic, Timeout);
-
     /// <summary>Both silos own partitions and the membership table says so.</summary>
     private static Task WaitUntilOwnedAsync(TestSilo first, TestSilo second) =>
-        WaitForAsync(() => Task.FromResult(first.Status.OwnedPartitions.Count > 0 && second.Status.OwnedPartitions.Count > 0
-            && first.Status.OwnedPartitions.Count + second.Status.OwnedPartitions.Count == 4), "both silos own partitions");
+        Poll.UntilAsync(() => Task.FromResult(first.Status.OwnedPartitions.Count > 0 && second.Status.OwnedPartitions.Count > 0
+            && first.Status.OwnedPartitions.Count + second.Status.OwnedPartitions.Count == 4), Timeout, "both silos own partitions");
 
     private static async Task<HttpResponseMessage> GetWhenOwnerIsKnownAsync(HttpClient http, string id, string owner)
     {
         HttpResponseMessage? response = null;
-        await WaitForAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             response = await http.GetAsync($"/api/thermostats/{id}");
             return response.Headers.TryGetValues(ThermostatsApi.ServedByHeader, out var by) && by.Single() == owner;
-        }, $"{id} answered by {owner}");
+        }, Timeout, $"{id} answered by {owner}");
         return response!;
-    }
-
-    /// <summary>Asks again until the condition holds: these are HTTP answers of other components, with no event to wait on.</summary>
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"not within {Timeout}: {what}");
-            }
-
-            await Task.Delay(100);
-        }
     }
 }

@@ -4,6 +4,7 @@ using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
 using Hearth.Runtime.Membership;
+using Hearth.TestingHost;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -87,7 +88,7 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         TestArtifacts.Record(published);
 
         // Every partition is owned by exactly one live silo, and the membership table tells each silo's story.
-        await TestCluster.WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             var silos = await cluster.Membership.ReadSilosAsync(topics.GroupId, CancellationToken.None);
             var live = silos.Where(s => s.Status == SiloStatus.Active).ToList();
@@ -121,7 +122,7 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         // Work silo-a does but has not checkpointed: its commands are out, its state is not stored.
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 25, Fleet.Clock.AddMinutes(1))));
         var commandsEnd = 2 * ids.Count;
-        await TestCluster.WaitUntilAsync(() => Task.FromResult(
+        await Poll.UntilAsync(() => Task.FromResult(
             cluster.EndOffsets(topics.Commands).Values.Sum() >= commandsEnd), Timeout, "silo-a processed the second readings");
         stale.Freeze();
 
@@ -159,7 +160,7 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         var before = await cluster.StoredOffsetsAsync(topics.Readings);
         var clock = Stopwatch.StartNew();
         var disruption = disrupt();
-        await TestCluster.WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             var now = await cluster.StoredOffsetsAsync(topics.Readings);
             return Enumerable.Range(0, partitions).All(p => now.TryGetValue(p, out var o) && o > before.GetValueOrDefault(p, -1));

@@ -45,6 +45,10 @@ public sealed class EmbeddedKafkaFixture : IDisposable
             LingerMs = 2,
         }).SetLogHandler((_, _) => { }).Build();
 
+    /// <summary>The end (high watermark) of every partition of <paramref name="topic"/>.</summary>
+    public Dictionary<TopicPartition, long> EndOffsets(string topic) =>
+        TopicReader.EndOffsets(BootstrapServers, topic, TimeSpan.FromSeconds(30));
+
     public void Dispose() => Cluster.Dispose();
 }
 

@@ -150,7 +150,7 @@ public sealed class TestCluster : IAsyncDisposable
     /// The silos are other processes, so this reads the database at a short interval.
     /// </summary>
     public Task WaitForStoredAsync(string topic, IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase) =>
-        WaitUntilAsync(async () =>
+        Poll.UntilAsync(async () =>
         {
             var stored = await StoredOffsetsAsync(topic);
             return ends.All(e => e.Value == 0 || (stored.TryGetValue(e.Key.Partition.Value, out var s) && s >= e.Value));
@@ -161,22 +161,7 @@ public sealed class TestCluster : IAsyncDisposable
                 $"{e.Key.Partition.Value}: {(stored.TryGetValue(e.Key.Partition.Value, out var s) ? s.ToString(CultureInfo.InvariantCulture) : "-")}/{e.Value}"));
         });
 
-    /// <summary>Re-evaluates a condition on the database until it holds.</summary>
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string phase, Func<Task<string>>? describe = null)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{phase}: not reached within {timeout}{(describe is null ? "" : ": " + await describe())}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
-    public Dictionary<TopicPartition, long> EndOffsets(string topic) => TopicReader.EndOffsets(_kafka.BootstrapServers, topic, TimeSpan.FromSeconds(30));
+    public Dictionary<TopicPartition, long> EndOffsets(string topic) => _kafka.EndOffsets(topic);
 
     public async ValueTask DisposeAsync()
     {

@@ -87,22 +87,41 @@ public sealed class TestSilo : IAsyncDisposable
         WaitForStoredAsync(ends, timeout, phase, [this]);
 
     /// <summary>Like <see cref="WaitForStoredAsync(IReadOnlyDictionary{TopicPartition,long},TimeSpan,string)"/>, over several silos together.</summary>
-    public static async Task WaitForStoredAsync(
+    public static Task WaitForStoredAsync(
         IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase, IReadOnlyList<TestSilo> silos)
+    {
+        bool Stored(KeyValuePair<TopicPartition, long> end) =>
+            end.Value == 0 || silos.Any(s => s.Status.StoredOffsets.TryGetValue(end.Key, out var stored) && stored >= end.Value);
+
+        return WaitUntilAsync(silos, () => ends.All(Stored), timeout, $"{phase}: checkpoints reaching the input's end", () =>
+            string.Join("; ", ends.Where(e => !Stored(e)).Select(e =>
+                $"{e.Key.Topic}[{e.Key.Partition}] wants {e.Value}, stored {string.Join("/", silos.Select(s => s.Status.StoredOffsets.TryGetValue(e.Key, out var v) ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-"))}")));
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds, checking it again after each checkpoint and idle sweep.</summary>
+    public Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what) => WaitUntilAsync([this], condition, timeout, what);
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds, checking it again after each checkpoint and idle sweep
+    /// of any of <paramref name="silos"/>: the events that change what the tests look at.
+    /// </summary>
+    public static async Task WaitUntilAsync(
+        IReadOnlyList<TestSilo> silos, Func<bool> condition, TimeSpan timeout, string what, Func<string>? describe = null)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void Check()
         {
-            if (ends.All(e => e.Value == 0 || silos.Any(s => s.Status.StoredOffsets.TryGetValue(e.Key, out var stored) && stored >= e.Value)))
+            if (condition())
             {
                 done.TrySetResult();
             }
         }
 
-        // Armed before checking, so a checkpoint between the check and the subscription is not missed.
+        // Armed before checking, so an event between the check and the subscription is not missed.
         foreach (var silo in silos)
         {
             silo.Status.CheckpointStored += Check;
+            silo.Status.IdleSweepCompleted += Check;
         }
 
         try
@@ -112,15 +131,14 @@ public sealed class TestSilo : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            var missing = ends.Where(e => e.Value > 0 && !silos.Any(s => s.Status.StoredOffsets.TryGetValue(e.Key, out var stored) && stored >= e.Value))
-                .Select(e => $"{e.Key.Topic}[{e.Key.Partition}] wants {e.Value}, stored {string.Join("/", silos.Select(s => s.Status.StoredOffsets.TryGetValue(e.Key, out var v) ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-"))}");
-            throw new TimeoutException($"{phase}: checkpoints did not reach the input's end within {timeout}: {string.Join("; ", missing)}");
+            throw new TimeoutException($"{what}: not reached within {timeout}{(describe is null ? "" : ": " + describe())}");
         }
         finally
         {
             foreach (var silo in silos)
             {
                 silo.Status.CheckpointStored -= Check;
+                silo.Status.IdleSweepCompleted -= Check;
             }
         }
     }

@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using Hearth.Grains.Interfaces;
 using Hearth.Runtime.Storage.AdoNet;
 using Hearth.Tests.Infrastructure;
@@ -23,9 +22,9 @@ public sealed class FencingTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, path, output);
         fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 18, Fleet.Clock)));
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "first readings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "first readings");
         var database = Databases.Sqlite(path);
         var store = new AdoNetCheckpointStore(database, TimeProvider.System);
         var before = await Snapshot(database, topics);
@@ -63,8 +62,6 @@ public sealed class FencingTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
     }
 
     public void Dispose() => _directory.Dispose();
-
-    private Dictionary<TopicPartition, long> Ends(string topic) => TopicReader.EndOffsets(kafka.BootstrapServers, topic, Timeout);
 
     private static async Task<string> Snapshot(AdoNetDatabase database, TestTopics topics)
     {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using Confluent.Kafka;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
@@ -30,9 +29,9 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
 
         // Settings and readings are different topics, with no order between them: settings first, durably.
         fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
         fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 5));
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "readings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings");
 
         var commands = ReadCommands(topics);
         Assert.Equal(fleet.Replay.Commands.Count, commands.Count);
@@ -57,9 +56,9 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         await using (var first = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, name: "first"))
         {
             fleet.PublishSettings(ids.Select((id, i) => new ThermostatSetting(id, 20 + (i % 3), 0.5, 1)));
-            await first.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+            await first.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
             fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 3));
-            await first.WaitForStoredAsync(Ends(topics.Readings), Timeout, "first batch");
+            await first.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "first batch");
         }
 
         var beforeRestart = ReadCommands(topics).Count;
@@ -67,7 +66,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
 
         await using var second = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, name: "second");
         fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 2).Select(r => r with { Timestamp = r.Timestamp.AddHours(1) }));
-        await second.WaitForStoredAsync(Ends(topics.Readings), Timeout, "second batch");
+        await second.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "second batch");
 
         // Every command exactly once: the restarted silo resumed where the first stopped, with its state.
         var commands = ReadCommands(topics);
@@ -94,7 +93,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("poison.db"), output);
         fleet.PublishSettings([new ThermostatSetting("p-1", 21, 0.5, 0.5)]);
-        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
 
         var poison = new (string? Key, string? Value, string Reason)[]
         {
@@ -110,7 +109,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         }
 
         fleet.PublishReadings([new ThermostatReading("p-1", 18, Fleet.Clock)]);
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "poison and reading");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "poison and reading");
 
         var command = Assert.Single(ReadCommands(topics));
         Assert.Equal(new HeaterCommand("p-1", HeaterAction.On, 18, 21, 1, Fleet.Clock), command);
@@ -144,12 +143,12 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("kcat.db"), output);
         fleet.PublishSettings([new ThermostatSetting(id, 21, 0.5, 0.5)]);
-        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
 
         await Kcat.ProduceAsync(kcat, kafka.BootstrapServers, topics.Readings, id, """{"measurement":25.5,"timestamp":"2026-11-20T08:00:00Z"}""");
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "kcat's reading");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "kcat's reading");
         // Its offset is stored only once the forwarded copy is in Kafka; now wait for the copy.
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "the forwarded copy");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "the forwarded copy");
 
         var readings = TopicReader.ReadAll(kafka.BootstrapServers, topics.Readings, Timeout);
         Assert.Equal(2, readings.Count);
@@ -178,7 +177,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         fleet.PublishRaw(topics.Readings, "s-1", """{"measurement":40.0}"""u8.ToArray());
         fleet.PublishRaw(topics.Readings, "s-1", """{"measurement":45.0}"""u8.ToArray());
         fleet.PublishRaw(topics.Readings, "s-1", """{"measurement":46.5}"""u8.ToArray());
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "shared topic");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "shared topic");
 
         var commands = ReadCommands(topics);
         Assert.Equal([(HeaterAction.On, 40.0, 1L), (HeaterAction.Off, 46.5, 2L)], commands.Select(c => (c.Action, c.Measurement, c.Seq)));
@@ -200,11 +199,11 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
                 ["Grains:PauseAfter"] = pauseAfter,
             });
         fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
 
         var readings = Fleet.Swinging(ids, 21, swings: 4).ToList();
         fleet.PublishReadings(readings);
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "readings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings");
 
         Assert.Equal(readings.Count, silo.Status.Metrics.ForTopic(topics.Readings).Processed);
         Assert.Equal(
@@ -225,16 +224,16 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("idle.db"), output,
             new Dictionary<string, string?> { ["Grains:IdleTimeout"] = "00:00:01" });
         fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        await silo.WaitForStoredAsync(Ends(topics.Settings), Timeout, "settings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 18, Fleet.Clock)));
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "first readings");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "first readings");
 
-        await WaitForAsync(silo, () => silo.Status.Activations == 0, "all grains deactivated after 1 s idle");
+        await silo.WaitUntilAsync(() => silo.Status.Activations == 0, Timeout, "all grains deactivated after 1 s idle");
         Assert.True(silo.Status.Metrics.Deactivations >= ids.Count);
 
         // Reactivated from storage: the heater is on and seq is 1, so 30 degrees turns it off with seq 2.
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 30, Fleet.Clock.AddMinutes(1))));
-        await silo.WaitForStoredAsync(Ends(topics.Readings), Timeout, "readings after deactivation");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings after deactivation");
 
         var commands = ReadCommands(topics);
         Assert.Equal(fleet.Replay.Commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq), commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq));
@@ -242,35 +241,6 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
     }
 
     public void Dispose() => _directory.Dispose();
-
-    private static async Task WaitForAsync(TestSilo silo, Func<bool> condition, string what)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Check()
-        {
-            if (condition())
-            {
-                done.TrySetResult();
-            }
-        }
-
-        silo.Status.IdleSweepCompleted += Check;
-        try
-        {
-            Check();
-            await done.Task.WaitAsync(Timeout);
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"not reached within {Timeout}: {what}");
-        }
-        finally
-        {
-            silo.Status.IdleSweepCompleted -= Check;
-        }
-    }
-
-    private Dictionary<TopicPartition, long> Ends(string topic) => TopicReader.EndOffsets(kafka.BootstrapServers, topic, Timeout);
 
     private List<HeaterCommand> ReadCommands(TestTopics topics) =>
         TopicReader.ReadAll(kafka.BootstrapServers, topics.Commands, Timeout)
