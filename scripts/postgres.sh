@@ -16,8 +16,9 @@ _pg_bin() {
 }
 
 _pg_as_owner() {
+    # From /, which the postgres user can always enter (the caller's directory may be private to root).
     if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
