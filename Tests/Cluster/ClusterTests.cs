@@ -116,6 +116,9 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         var stale = await cluster.StartSiloAsync("silo-a", new Dictionary<string, string?> { ["Grains:CheckpointInterval"] = "00:00:05" });
         using var fleet = new Fleet(kafka, topics);
         fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
+        // Readings and settings are separate topics with no order between them: a reading that overtook its
+        // setting would produce no command, and the command counts below would never be reached.
+        await cluster.WaitForStoredAsync(topics.Settings, cluster.EndOffsets(topics.Settings), Timeout, "settings, stored by silo-a");
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 18, Fleet.Clock)));
         await cluster.WaitForStoredAsync(topics.Readings, cluster.EndOffsets(topics.Readings), Timeout, "first readings, stored by silo-a");
 
