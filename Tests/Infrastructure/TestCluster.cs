@@ -94,21 +94,28 @@ public sealed class TestCluster : IAsyncDisposable
     public void KillSilo(string name) => _silos[name].Kill();
 
     /// <summary>The stored next offset of every partition of <paramref name="topic"/> (absent: nothing stored yet).</summary>
-    public async Task<Dictionary<int, long>> StoredOffsetsAsync(string topic)
+    public async Task<Dictionary<int, long>> StoredOffsetsAsync(string topic) =>
+        (await StoredProgressAsync(topic)).ToDictionary(p => p.Key, p => p.Value.Offset);
+
+    /// <summary>
+    /// The stored next offset of every partition of <paramref name="topic"/> with the lease epoch it was written
+    /// under, which tells the owner that wrote it.
+    /// </summary>
+    public async Task<Dictionary<int, (long Offset, long Epoch)>> StoredProgressAsync(string topic)
     {
         await using var connection = await Database.OpenAsync(CancellationToken.None);
         await using var command = AdoNetDatabase.Command(connection, null,
-            "SELECT partition_id, next_offset FROM hearth_partition_offset WHERE group_id = @g AND topic = @t");
+            "SELECT partition_id, next_offset, epoch FROM hearth_partition_offset WHERE group_id = @g AND topic = @t");
         AdoNetDatabase.Add(command, "@g", Topics.GroupId);
         AdoNetDatabase.Add(command, "@t", topic);
         await using var reader = await command.ExecuteReaderAsync();
-        var offsets = new Dictionary<int, long>();
+        var progress = new Dictionary<int, (long, long)>();
         while (await reader.ReadAsync())
         {
-            offsets[reader.GetInt32(0)] = reader.GetInt64(1);
+            progress[reader.GetInt32(0)] = (reader.GetInt64(1), reader.GetInt64(2));
         }
 
-        return offsets;
+        return progress;
     }
 
     /// <summary>Every stored grain state of a type: key, JSON, version, epoch.</summary>
