@@ -365,6 +365,12 @@ internal sealed class PartitionWorker
             return;
         }
 
+        if (GrainKeys.Problem(grainKey) is { } problem)
+        {
+            DeadLetter(result, $"key cannot be a grain key: {problem}");
+            return;
+        }
+
         GrainActivation activation;
         try
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
+using Hearth.Runtime;
 using Hearth.Runtime.Activation;
 using Hearth.Runtime.Configuration;
 using Hearth.Runtime.Hosting;
@@ -191,8 +192,8 @@ public static partial class ThermostatsApi
     }
 
     private static IResult? InvalidId(string id) =>
-        string.IsNullOrWhiteSpace(id) || id.Length > 255 || id.Any(char.IsControl)
-            ? Invalid("id", "The thermostat id must be 1 to 255 characters, without control characters.")
+        GrainKeys.Problem(id) is { } problem
+            ? Invalid("id", $"The thermostat id must be 1 to {GrainKeys.MaxLength} characters, without control characters: {problem}.")
             : null;
 
     private static IResult Invalid(string field, string message) =>

@@ -3,6 +3,7 @@ using System.Text;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
+using Hearth.Runtime;
 using Hearth.Runtime.Partitioning;
 using Hearth.Runtime.Processing;
 using Hearth.Runtime.Storage.AdoNet;
@@ -102,6 +103,9 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
             ("p-1", """{"measurement":"cold"}""", "must be a number"),
             ("p-1", """{"measurement":1e999}""", "finite"),
             ("p-1", """{"temperature":21,"upDelta":-1,"downDelta":1}""", "must not be negative"),
+            // Keys that could never be stored as a grain key (VARCHAR(255); PostgreSQL refuses NUL characters).
+            (new string('k', GrainKeys.MaxLength + 1), """{"measurement":10}""", "at most 255"),
+            ("p-\0", """{"measurement":10}""", "control characters"),
         };
         foreach (var (key, value, _) in poison)
         {
