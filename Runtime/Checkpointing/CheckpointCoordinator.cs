@@ -66,7 +66,7 @@ internal sealed class CheckpointCoordinator
             var started = Stopwatch.GetTimestamp();
             var snapshots = workersStopped
                 ? workers.Select(w => w.TakeSnapshot()).ToList()
-                : (await Task.WhenAll(workers.Select(SnapshotIfRunningAsync)).ConfigureAwait(false))
+                : (await Task.WhenAll(workers.Select(w => w.SnapshotAsync())).ConfigureAwait(false))
                     .OfType<PartitionSnapshot>().ToList();
             var changed = snapshots.Where(s => s.HasChanges).ToList();
             if (changed.Count == 0)
@@ -125,23 +125,6 @@ internal sealed class CheckpointCoordinator
         finally
         {
             _gate.Release();
-        }
-    }
-
-    private static async Task<PartitionSnapshot?> SnapshotIfRunningAsync(PartitionWorker worker)
-    {
-        if (worker.IsStopping)
-        {
-            return null;
-        }
-
-        try
-        {
-            return await worker.SnapshotAsync().ConfigureAwait(false);
-        }
-        catch (InvalidOperationException) when (worker.IsStopping)
-        {
-            return null; // Revoked meanwhile: the revocation wrote it.
         }
     }
 }

@@ -43,19 +43,9 @@ public sealed class GrainCalls
         where TGrainInterface : class
     {
         var partition = PartitionOf(key);
-        if (!_partitions.TryGetWorker(partition, out var worker) || worker.IsStopping)
-        {
-            return GrainCallResult<T>.NotOwnedHere(partition);
-        }
-
-        try
-        {
-            return await worker.CallAsync(key, call).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException) when (worker.IsStopping)
-        {
-            return GrainCallResult<T>.NotOwnedHere(partition); // Released while the call waited.
-        }
+        return _partitions.TryGetWorker(partition, out var worker)
+            ? await worker.CallAsync(key, call).ConfigureAwait(false)
+            : GrainCallResult<T>.NotOwnedHere(partition);
     }
 
     /// <summary>The grain's state as last checkpointed (JSON), whoever owns it, or null if none was stored.</summary>

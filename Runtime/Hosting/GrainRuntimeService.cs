@@ -164,7 +164,7 @@ internal sealed class GrainRuntimeService : BackgroundService
                 if (_services.Time.GetElapsedTime(lastSweep) >= sweepEvery)
                 {
                     lastSweep = _services.Time.GetTimestamp();
-                    await Task.WhenAll(workers.Select(MaintainAsync)).ConfigureAwait(false);
+                    await Task.WhenAll(workers.Select(w => w.MaintainAsync())).ConfigureAwait(false);
                     _status.OnIdleSweepCompleted();
                 }
             }
@@ -196,18 +196,6 @@ internal sealed class GrainRuntimeService : BackgroundService
         {
             // Nothing is acknowledged; the next checkpoint retries with everything changed since.
             Log.CheckpointFailed(_logger, e);
-        }
-    }
-
-    private static async Task MaintainAsync(PartitionWorker worker)
-    {
-        try
-        {
-            await worker.MaintainAsync().ConfigureAwait(false);
-        }
-        catch (InvalidOperationException) when (worker.IsStopping)
-        {
-            // Released meanwhile.
         }
     }
 

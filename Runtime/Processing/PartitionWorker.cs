@@ -113,7 +113,8 @@ internal sealed class PartitionWorker
 
     /// <summary>
     /// Calls a grain of this partition in a turn of its own, after the messages queued before it. A grain
-    /// with neither an activation nor stored state is not created: the result says it was not found.
+    /// with neither an activation nor stored state is not created: the result says it was not found. Once the
+    /// partition is stopping, the result says it is not owned here.
     /// </summary>
     public Task<GrainCallResult<T>> CallAsync<TGrainInterface, T>(string key, Func<TGrainInterface, Task<T>> call)
         where TGrainInterface : class =>
@@ -133,13 +134,17 @@ internal sealed class PartitionWorker
             var value = await call(grain).ConfigureAwait(false);
             activation.LastUsed = Services.Time.GetTimestamp();
             return GrainCallResult<T>.Found(value, Partition);
-        });
+        }, whenStopped: GrainCallResult<T>.NotOwnedHere(Partition));
 
     /// <summary>The next offset to process of <paramref name="topic"/>'s partition, as of the last turn (-1 when unknown).</summary>
     public long NextOffset(string topic) => _nextOffsets.TryGetValue(topic, out var box) ? Volatile.Read(ref box.Value) : -1;
 
-    /// <summary>Takes a snapshot for a checkpoint, in turn with the messages.</summary>
-    public Task<PartitionSnapshot> SnapshotAsync() => RunInTurnAsync(() => ValueTask.FromResult(TakeSnapshot()));
+    /// <summary>
+    /// Takes a snapshot for a checkpoint, in turn with the messages; null once the partition is stopping (its
+    /// release writes the last snapshot).
+    /// </summary>
+    public Task<PartitionSnapshot?> SnapshotAsync() =>
+        RunInTurnAsync<PartitionSnapshot?>(() => ValueTask.FromResult<PartitionSnapshot?>(TakeSnapshot()), whenStopped: null);
 
     /// <summary>
     /// Takes a snapshot directly. Only in a turn or after <see cref="StopAsync"/> has completed.
@@ -171,8 +176,9 @@ internal sealed class PartitionWorker
     /// <summary>
     /// Housekeeping after a checkpoint, in turn: forgets activations whose changes are now stored, and
     /// deactivates and drops activations idle for longer than <c>Grains:IdleTimeout</c> once their state is stored.
+    /// Returns how many were dropped; nothing is done once the partition is stopping (its release deactivates all).
     /// </summary>
-    public Task<int> MaintainAsync() => RunInTurnAsync(CollectIdleAsync);
+    public Task<int> MaintainAsync() => RunInTurnAsync(CollectIdleAsync, whenStopped: 0);
 
     /// <summary>Stops taking messages, lets the current turn finish and drops what is still queued.</summary>
     public async Task StopAsync()
@@ -230,7 +236,7 @@ internal sealed class PartitionWorker
                 {
                     if (item.Operation is { } operation)
                     {
-                        await operation.RunAsync().ConfigureAwait(false);
+                        await operation.RunAsync(_stopping.Token).ConfigureAwait(false);
                         continue;
                     }
 
@@ -582,12 +588,16 @@ internal sealed class PartitionWorker
         return counters;
     }
 
-    private Task<T> RunInTurnAsync<T>(Func<ValueTask<T>> body)
+    /// <summary>
+    /// Runs <paramref name="body"/> in a turn of its own. Once the partition is stopping, the body does not run
+    /// (or its cancellation is not an error) and the result is <paramref name="whenStopped"/>.
+    /// </summary>
+    private Task<T> RunInTurnAsync<T>(Func<ValueTask<T>> body, T whenStopped)
     {
-        var operation = new TurnOperation<T>(body);
+        var operation = new TurnOperation<T>(body, whenStopped);
         if (!_queue.Writer.TryWrite(new WorkItem(null, operation)))
         {
-            return Task.FromException<T>(new InvalidOperationException($"Partition {Partition} has stopped."));
+            operation.Stopped();
         }
 
         return operation.Completion;
@@ -597,20 +607,32 @@ internal sealed class PartitionWorker
 
     private abstract class TurnOperation
     {
-        public abstract ValueTask RunAsync();
+        public abstract ValueTask RunAsync(CancellationToken stopping);
     }
 
-    private sealed class TurnOperation<T>(Func<ValueTask<T>> body) : TurnOperation
+    private sealed class TurnOperation<T>(Func<ValueTask<T>> body, T whenStopped) : TurnOperation
     {
         private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task<T> Completion => _done.Task;
 
-        public override async ValueTask RunAsync()
+        public void Stopped() => _done.TrySetResult(whenStopped);
+
+        public override async ValueTask RunAsync(CancellationToken stopping)
         {
+            if (stopping.IsCancellationRequested)
+            {
+                Stopped();
+                return;
+            }
+
             try
             {
                 _done.TrySetResult(await body().ConfigureAwait(false));
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                Stopped();
             }
             catch (Exception e)
             {
