@@ -25,24 +25,8 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
     public string Name { get; }
 
-    public int ProcessId => _process.Id;
-
-    public bool HasExited => _process.HasExited;
-
     /// <summary>The silo's HTTP address, once it has logged it.</summary>
     public string? HttpAddress { get; private set; }
-
-    /// <summary>Everything the silo has written so far.</summary>
-    public IReadOnlyList<string> Lines
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _lines.ToList();
-            }
-        }
-    }
 
     /// <summary>The built silo executable of the same build configuration as the running assembly.</summary>
     public static string SiloAssembly
@@ -57,7 +41,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>Hearth.Silo</c> with <paramref name="settings"/> as <c>--Key=value</c> arguments.</summary>
-    public static SiloProcess Start(string name, IReadOnlyDictionary<string, string?> settings, Action<string>? output, params string[] verb)
+    public static SiloProcess Start(string name, IReadOnlyDictionary<string, string?> settings, Action<string>? output)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -66,11 +50,6 @@ public sealed partial class SiloProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(SiloAssembly);
-        foreach (var word in verb)
-        {
-            start.ArgumentList.Add(word);
-        }
-
         foreach (var (key, value) in settings)
         {
             start.ArgumentList.Add($"--{key}={value}");

@@ -35,7 +35,6 @@ public sealed class FleetSimulator
     private readonly SimulatedRoom[] _rooms;
     private readonly Dictionary<string, SimulatedRoom> _byId;
     private readonly Stopwatch _clock = new();
-    private long _readings;
     private long _commands;
     private long _duplicates;
 
@@ -51,7 +50,7 @@ public sealed class FleetSimulator
         {
             var setpoint = options.SetpointMin + (random.Next(steps + 1) / 2.0);
             var start = setpoint + ((random.NextDouble() * 2) - 1) * options.InitialSpread;
-            return new SimulatedRoom($"{options.IdPrefix}{i}", setpoint, options.Band, start, heatPerSecond, coolPerSecond, 0);
+            return new SimulatedRoom($"{options.IdPrefix}{i}", setpoint, options.Band, start, heatPerSecond, coolPerSecond);
         }).ToArray();
         _byId = _rooms.ToDictionary(r => r.Id, StringComparer.Ordinal);
     }
@@ -112,10 +111,9 @@ public sealed class FleetSimulator
                     producer.Produce(_kafka.ReadingsTopic, new Message<string, byte[]> { Key = room.Id, Value = ThermostatJson.Encode(reading) });
                 }
 
-                Interlocked.Exchange(ref _readings, sent);
                 if (now - lastReport >= _options.ReportEvery.TotalSeconds)
                 {
-                    var sample = Sample(now, elapsed);
+                    var sample = Sample(now, elapsed, sent);
                     if (sample.WarmedUp)
                     {
                         samples.Add(sample.WithinOneDegree);
@@ -132,7 +130,7 @@ public sealed class FleetSimulator
         }
 
         var end = Now();
-        var final = Sample(end, end - start);
+        var final = Sample(end, end - start, sent);
         return new FleetSummary(
             _rooms.Length, TimeSpan.FromSeconds(end - start), sent, Interlocked.Read(ref _commands), Interlocked.Read(ref _duplicates),
             final.InBand, final.WithinOneDegree,
@@ -141,7 +139,7 @@ public sealed class FleetSimulator
             samples.Count);
     }
 
-    private FleetProgress Sample(double now, double elapsed)
+    private FleetProgress Sample(double now, double elapsed, long readings)
     {
         var inBand = 0;
         var withinOne = 0;
@@ -155,7 +153,7 @@ public sealed class FleetSimulator
         }
 
         return new FleetProgress(
-            TimeSpan.FromSeconds(elapsed), Interlocked.Read(ref _readings), 0, Interlocked.Read(ref _commands), heaters,
+            TimeSpan.FromSeconds(elapsed), readings, 0, Interlocked.Read(ref _commands), heaters,
             (double)inBand / _rooms.Length, (double)withinOne / _rooms.Length, elapsed >= _options.Warmup.TotalSeconds);
     }
 

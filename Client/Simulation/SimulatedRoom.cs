@@ -17,15 +17,14 @@ public sealed class SimulatedRoom
 
     /// <param name="heatPerSecond">Degrees per real second while heating.</param>
     /// <param name="coolPerSecond">Degrees per real second while cooling.</param>
-    /// <param name="now">Real seconds since the simulation started.</param>
+    /// <remarks>The room starts at <paramref name="temperature"/> when the simulation starts (second 0).</remarks>
     public SimulatedRoom(string id, double setpoint, double band, double temperature,
-        double heatPerSecond, double coolPerSecond, double now)
+        double heatPerSecond, double coolPerSecond)
     {
         Id = id;
         Setpoint = setpoint;
         Band = band;
         _temperature = temperature;
-        _since = now;
         _heatPerSecond = heatPerSecond;
         _coolPerSecond = coolPerSecond;
     }

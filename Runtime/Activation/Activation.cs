@@ -20,7 +20,6 @@ internal sealed class Activation : IGrainContext, IGrainState
         KeyBytes = keyBytes;
         Value = state;
         StoredVersion = storedVersion;
-        RecordExists = storedVersion > 0;
     }
 
     public string GrainType => _worker.Registration.GrainType;
@@ -36,7 +35,7 @@ internal sealed class Activation : IGrainContext, IGrainState
 
     public object Value { get; }
 
-    public bool RecordExists { get; internal set; }
+    public bool RecordExists => StoredVersion > 0;
 
     /// <summary>The grain instance; null once deactivated.</summary>
     public Grain? Grain { get; set; }

@@ -68,8 +68,6 @@ internal abstract class OutputStreamRegistration
     protected OutputStreamRegistration(string name) => Name = name;
 
     public string Name { get; }
-
-    public abstract Type ItemType { get; }
 }
 
 internal sealed class OutputStreamRegistration<T> : OutputStreamRegistration
@@ -77,8 +75,6 @@ internal sealed class OutputStreamRegistration<T> : OutputStreamRegistration
     public OutputStreamRegistration(string name, IMessageEncoder<T> encoder) : base(name) => Encoder = encoder;
 
     public IMessageEncoder<T> Encoder { get; }
-
-    public override Type ItemType => typeof(T);
 }
 
 /// <summary>What was registered through <see cref="IGrainRuntimeBuilder"/>.</summary>
@@ -87,8 +83,6 @@ internal sealed class GrainRegistry
     private readonly Dictionary<string, OutputStreamRegistration> _outputs = new(StringComparer.Ordinal);
 
     public StreamGrainRegistration? StreamGrain { get; private set; }
-
-    public IReadOnlyCollection<OutputStreamRegistration> Outputs => _outputs.Values;
 
     public void SetStreamGrain(StreamGrainRegistration registration)
     {

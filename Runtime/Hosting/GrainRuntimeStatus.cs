@@ -38,9 +38,6 @@ public sealed class GrainRuntimeStatus
     /// <summary>Partitions of the input topics (0 until the runtime has read them from Kafka).</summary>
     public int PartitionCount => _layout.IsKnown ? _layout.Partitions.Values.First() : 0;
 
-    /// <summary>Per owned partition, the messages not yet processed.</summary>
-    public IReadOnlyDictionary<int, long> Lag() => _partitions.Lag();
-
     /// <summary>
     /// The next offset of each input partition as last stored by this silo: everything before it is
     /// durable, and every output it caused is in Kafka.

@@ -39,9 +39,6 @@ internal sealed class GroupConsumerLoop : ConsumerLoop
         _lifecycle = lifecycle;
     }
 
-    /// <summary>Resumes the given partitions if this loop paused them. On the loop thread.</summary>
-    public void ResumeOwned(IEnumerable<TopicPartition> partitions) => ResumeNow(partitions);
-
     protected override IConsumer<byte[]?, byte[]?> Build()
     {
         var consumer = _clients.GroupConsumer()

@@ -29,9 +29,6 @@ internal sealed class OutboundProducer : IDisposable
         _onDelivered = OnDelivered;
     }
 
-    /// <summary>The underlying client, for metadata requests.</summary>
-    public IClient Client => _producer;
-
     /// <summary>Messages whose delivery failed since the producer was created.</summary>
     public long DeliveryFailures => Volatile.Read(ref _failures);
 

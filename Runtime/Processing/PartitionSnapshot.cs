@@ -37,7 +37,6 @@ internal sealed class PartitionSnapshot
         foreach (var write in _writes)
         {
             write.Activation.StoredVersion = write.Write.Version;
-            write.Activation.RecordExists = true;
             write.Activation.PersistedChanges = write.Changes;
         }
 

@@ -74,9 +74,6 @@ internal sealed class PartitionWorker
 
     public StreamGrainRegistration Registration { get; }
 
-    /// <summary>Messages waiting in the queue.</summary>
-    public int QueuedMessages => Volatile.Read(ref _queued);
-
     /// <summary>Whether the worker has stopped taking messages.</summary>
     public bool IsStopping => _stopping.IsCancellationRequested;
 

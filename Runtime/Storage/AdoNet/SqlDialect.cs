@@ -23,7 +23,4 @@ public abstract class SqlDialect
     /// </summary>
     public virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         Task.CompletedTask;
-
-    /// <summary>A human-readable data source for logs, without credentials.</summary>
-    public abstract string DescribeDataSource();
 }

@@ -11,14 +11,9 @@ public sealed class PostgresDialect : SqlDialect, IDisposable
     private const long MigrationLockKey = 0x686561727468;
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly string _description;
 
-    public PostgresDialect(string connectionString)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        _description = $"{builder.Host}:{builder.Port}/{builder.Database}";
-        _dataSource = NpgsqlDataSource.Create(builder);
-    }
+    public PostgresDialect(string connectionString) =>
+        _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString));
 
     public override string Name => "postgres";
 
@@ -26,17 +21,10 @@ public sealed class PostgresDialect : SqlDialect, IDisposable
 
     public override async Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT pg_advisory_xact_lock(@key)";
-        var key = command.CreateParameter();
-        key.ParameterName = "@key";
-        key.Value = MigrationLockKey;
-        command.Parameters.Add(key);
+        await using var command = AdoNetDatabase.Command(connection, transaction, "SELECT pg_advisory_xact_lock(@key)");
+        AdoNetDatabase.Add(command, "@key", MigrationLockKey);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
-
-    public override string DescribeDataSource() => _description;
 
     public void Dispose() => _dataSource.Dispose();
 }

@@ -21,28 +21,15 @@ public sealed class SqliteDialect : SqlDialect
         }
 
         _connectionString = builder.ToString();
-        DataSource = builder.DataSource;
     }
-
-    public string DataSource { get; }
 
     public override string Name => "sqlite";
 
     public override DbConnection CreateConnection() => new SqliteConnection(_connectionString);
 
-    public override async Task OnInitializingAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode=WAL";
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public override Task OnInitializingAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        AdoNetDatabase.ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL", cancellationToken);
 
-    public override async Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000";
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    public override string DescribeDataSource() => Path.GetFullPath(DataSource);
+    public override Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        AdoNetDatabase.ExecuteAsync(connection, null, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000", cancellationToken);
 }
