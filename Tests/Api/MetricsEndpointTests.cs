@@ -20,8 +20,7 @@ public sealed partial class MetricsEndpointTests(EmbeddedKafkaFixture kafka, ITe
         var ids = Enumerable.Range(0, 10).Select(i => $"m-{i}").ToList();
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("metrics.db"), output);
-        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
         var readings = Fleet.Swinging(ids, 21, swings: 3).ToList();
         fleet.PublishReadings(readings);
         for (var i = 0; i < 4; i++)

@@ -52,7 +52,7 @@ public sealed class OtlpExportTests(EmbeddedKafkaFixture kafka, ITestOutputHelpe
                 ["Telemetry:ExportInterval"] = "00:00:01",
             });
 
-        fleet.PublishSettings([new ThermostatSetting("o-1", 21, 0.5, 0.5)]);
+        await fleet.PublishSettingsAsync([new ThermostatSetting("o-1", 21, 0.5, 0.5)], silo, TimeSpan.FromSeconds(60));
         fleet.PublishReadings([new ThermostatReading("o-1", 18, Fleet.Clock)]);
 
         var (contentType, body) = await received.Task.WaitAsync(TimeSpan.FromSeconds(60));

@@ -25,8 +25,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         var topics = kafka.CreateTopics(partitions: 4);
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("get.db"), output);
-        fleet.PublishSettings([new ThermostatSetting("a-1", 21, 0.5, 1)]);
-        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
+        await fleet.PublishSettingsAsync([new ThermostatSetting("a-1", 21, 0.5, 1)], silo, Timeout);
         fleet.PublishReadings([new ThermostatReading("a-1", 19.5, Fleet.Clock)]);
         await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "reading");
         using var http = new HttpClient { BaseAddress = silo.HttpAddress };
@@ -65,8 +64,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         await using var second = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, settings, "second");
         await WaitUntilOwnedAsync(first, second);
         var ids = Enumerable.Range(0, 40).Select(i => $"w-{i}").ToList();
-        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 22, 0.5, 0.5)));
-        await TestSilo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings", [first, second]);
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 22, 0.5, 0.5)), TestSilo.Together(first, second), Timeout);
         var ownedBySecond = ids.First(id => second.Status.OwnedPartitions.Contains(KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(id), 4)));
         using var http = new HttpClient { BaseAddress = first.HttpAddress };
 

@@ -31,23 +31,22 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         }
 
         using var fleet = new Fleet(kafka, topics);
-        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, setpoints[id], 0.5, 0.5)));
-        await cluster.WaitForStoredAsync(topics.Settings, cluster.EndOffsets(topics.Settings), Timeout, "settings");
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, setpoints[id], 0.5, 0.5)), cluster, Timeout);
 
         await using var load = ContinuousLoad.Start(kafka, topics, ids, setpoints, fleet.Replay, ratePerSecond: 1000);
         await load.WaitForMoreAsync(3000);
         await cluster.StartSiloAsync("silo-d");
         await load.WaitForMoreAsync(3000);
-        var graceful = await MeasureRecoveryAsync(cluster, topics, partitions, "silo-b", () => cluster.StopSiloAsync("silo-b"));
+        var graceful = await MeasureRecoveryAsync(cluster, "silo-b", () => cluster.StopSiloAsync("silo-b"));
         await load.WaitForMoreAsync(3000);
-        var crash = await MeasureRecoveryAsync(cluster, topics, partitions, "silo-c", () =>
+        var crash = await MeasureRecoveryAsync(cluster, "silo-c", () =>
         {
             cluster.KillSilo("silo-c");
             return Task.CompletedTask;
         });
         await load.WaitForMoreAsync(3000);
         await load.StopAsync();
-        await cluster.WaitForStoredAsync(topics.Readings, cluster.EndOffsets(topics.Readings), Timeout, "all readings");
+        await cluster.WaitForStoredAsync(cluster.EndOffsets(topics.Readings), Timeout, "all readings");
         var recovery = $"cluster under load ({load.Sent} readings, 12 partitions, session timeout 3 s, checkpoint 250 ms): " +
                        $"all partitions processing again {graceful.TotalSeconds:F2} s after a graceful stop, {crash.TotalSeconds:F2} s after a kill";
         output.WriteLine(recovery);
@@ -115,12 +114,9 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         // A slow checkpoint, so that silo-a holds unsaved work when it freezes.
         var stale = await cluster.StartSiloAsync("silo-a", new Dictionary<string, string?> { ["Grains:CheckpointInterval"] = "00:00:05" });
         using var fleet = new Fleet(kafka, topics);
-        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        // Readings and settings are separate topics with no order between them: a reading that overtook its
-        // setting would produce no command, and the command counts below would never be reached.
-        await cluster.WaitForStoredAsync(topics.Settings, cluster.EndOffsets(topics.Settings), Timeout, "settings, stored by silo-a");
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), cluster, Timeout, "settings, stored by silo-a");
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 18, Fleet.Clock)));
-        await cluster.WaitForStoredAsync(topics.Readings, cluster.EndOffsets(topics.Readings), Timeout, "first readings, stored by silo-a");
+        await cluster.WaitForStoredAsync(cluster.EndOffsets(topics.Readings), Timeout, "first readings, stored by silo-a");
 
         // Work silo-a does but has not checkpointed: its commands are out, its state is not stored.
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 25, Fleet.Clock.AddMinutes(1))));
@@ -132,7 +128,7 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         // silo-b takes over once the group gives up on silo-a, and goes further.
         await cluster.StartSiloAsync("silo-b");
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 17, Fleet.Clock.AddMinutes(2))));
-        await cluster.WaitForStoredAsync(topics.Readings, cluster.EndOffsets(topics.Readings), Timeout, "silo-b stored everything");
+        await cluster.WaitForStoredAsync(cluster.EndOffsets(topics.Readings), Timeout, "silo-b stored everything");
         var leases = await cluster.LeasesAsync();
         var statesBefore = await cluster.GrainStatesAsync(ThermostatControllerGrain.GrainTypeName);
 
@@ -161,8 +157,9 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
     /// A last checkpoint written by the disrupted silo itself (its release, or one that lands just before a kill)
     /// does not count.
     /// </summary>
-    private static async Task<TimeSpan> MeasureRecoveryAsync(TestCluster cluster, TestTopics topics, int partitions, string silo, Func<Task> disrupt)
+    private static async Task<TimeSpan> MeasureRecoveryAsync(TestCluster cluster, string silo, Func<Task> disrupt)
     {
+        var topics = cluster.Topics;
         var leasesBefore = await cluster.LeasesAsync();
         var before = await cluster.StoredOffsetsAsync(topics.Readings);
         Assert.Contains(leasesBefore.Values, l => l.Owner == silo);
@@ -172,7 +169,7 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         {
             var leases = await cluster.LeasesAsync();
             var progress = await cluster.StoredProgressAsync(topics.Readings);
-            return Enumerable.Range(0, partitions).All(p =>
+            return Enumerable.Range(0, topics.Partitions).All(p =>
                 leases.TryGetValue(p, out var lease) && lease.Owner != silo
                 && progress.TryGetValue(p, out var stored)
                 && (lease.Epoch == leasesBefore.GetValueOrDefault(p).Epoch

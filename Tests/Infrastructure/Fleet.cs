@@ -13,8 +13,12 @@ public sealed class Fleet(EmbeddedKafkaFixture kafka, TestTopics topics) : IDisp
 
     public static DateTimeOffset Clock { get; } = new(2026, 11, 20, 8, 0, 0, TimeSpan.Zero);
 
-    /// <summary>Publishes settings and waits until the broker has them.</summary>
-    public void PublishSettings(IEnumerable<ThermostatSetting> settings)
+    /// <summary>
+    /// Publishes settings and waits until <paramref name="store"/> has stored them. Readings and settings are
+    /// separate topics with no order between them: a reading published before its setting is stored may be
+    /// applied first, and then commands nothing.
+    /// </summary>
+    public async Task PublishSettingsAsync(IEnumerable<ThermostatSetting> settings, IStoresInput store, TimeSpan timeout, string phase = "settings")
     {
         foreach (var setting in settings)
         {
@@ -23,6 +27,7 @@ public sealed class Fleet(EmbeddedKafkaFixture kafka, TestTopics topics) : IDisp
         }
 
         Flush();
+        await store.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), timeout, phase);
     }
 
     /// <summary>Publishes readings and waits until the broker has them.</summary>

@@ -11,7 +11,7 @@ namespace Hearth.Tests.Infrastructure;
 /// Several silos, each a process of its own, against one embedded Kafka and one PostgreSQL database (the
 /// equivalent of Orleans' TestingHost): add a silo, stop one gracefully, kill one abruptly.
 /// </summary>
-public sealed class TestCluster : IAsyncDisposable
+public sealed class TestCluster : IStoresInput, IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
@@ -153,11 +153,13 @@ public sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until every partition of <paramref name="topic"/> has stored at least <paramref name="ends"/>.
+    /// Waits until every partition has stored at least <paramref name="ends"/> (offsets of one topic).
     /// The silos are other processes, so this reads the database at a short interval.
     /// </summary>
-    public Task WaitForStoredAsync(string topic, IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase) =>
-        Poll.UntilAsync(async () =>
+    public Task WaitForStoredAsync(IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase)
+    {
+        var topic = ends.Keys.Select(k => k.Topic).Distinct().Single();
+        return Poll.UntilAsync(async () =>
         {
             var stored = await StoredOffsetsAsync(topic);
             return ends.All(e => e.Value == 0 || (stored.TryGetValue(e.Key.Partition.Value, out var s) && s >= e.Value));
@@ -167,6 +169,7 @@ public sealed class TestCluster : IAsyncDisposable
             return string.Join(", ", ends.Where(e => e.Value > 0).Select(e =>
                 $"{e.Key.Partition.Value}: {(stored.TryGetValue(e.Key.Partition.Value, out var s) ? s.ToString(CultureInfo.InvariantCulture) : "-")}/{e.Value}"));
         });
+    }
 
     public Dictionary<TopicPartition, long> EndOffsets(string topic) => _kafka.EndOffsets(topic);
 

@@ -11,7 +11,7 @@ using Xunit.Abstractions;
 namespace Hearth.Tests.Infrastructure;
 
 /// <summary>A silo hosted in the test process, against a test's topics and its own SQLite file.</summary>
-public sealed class TestSilo : IAsyncDisposable
+public sealed class TestSilo : IStoresInput, IAsyncDisposable
 {
     private static readonly TimeSpan AssignmentTimeout = TimeSpan.FromSeconds(60);
 
@@ -98,6 +98,9 @@ public sealed class TestSilo : IAsyncDisposable
                 $"{e.Key.Topic}[{e.Key.Partition}] wants {e.Value}, stored {string.Join("/", silos.Select(s => s.Status.StoredOffsets.TryGetValue(e.Key, out var v) ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-"))}")));
     }
 
+    /// <summary>Several silos that store input together, each its own partitions.</summary>
+    public static IStoresInput Together(params TestSilo[] silos) => new Group(silos);
+
     /// <summary>Waits until <paramref name="condition"/> holds, checking it again after each checkpoint and idle sweep.</summary>
     public Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what) => WaitUntilAsync([this], condition, timeout, what);
 
@@ -157,5 +160,11 @@ public sealed class TestSilo : IAsyncDisposable
     {
         await StopAsync();
         await _app.DisposeAsync();
+    }
+
+    private sealed class Group(TestSilo[] silos) : IStoresInput
+    {
+        public Task WaitForStoredAsync(IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase) =>
+            TestSilo.WaitForStoredAsync(ends, timeout, phase, silos);
     }
 }

@@ -21,8 +21,7 @@ public sealed class FencingTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         var path = _directory.File("fencing.db");
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, path, output);
-        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 18, Fleet.Clock)));
         await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "first readings");
         var database = Databases.Sqlite(path);

@@ -28,9 +28,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("silo.db"), output);
 
-        // Settings and readings are different topics, with no order between them: settings first, durably.
-        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
         fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 5));
         await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings");
 
@@ -56,8 +54,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
 
         await using (var first = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, name: "first"))
         {
-            fleet.PublishSettings(ids.Select((id, i) => new ThermostatSetting(id, 20 + (i % 3), 0.5, 1)));
-            await first.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
+            await fleet.PublishSettingsAsync(ids.Select((id, i) => new ThermostatSetting(id, 20 + (i % 3), 0.5, 1)), first, Timeout);
             fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 3));
             await first.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "first batch");
         }
@@ -93,8 +90,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         var topics = kafka.CreateTopics(partitions: 2);
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("poison.db"), output);
-        fleet.PublishSettings([new ThermostatSetting("p-1", 21, 0.5, 0.5)]);
-        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
+        await fleet.PublishSettingsAsync([new ThermostatSetting("p-1", 21, 0.5, 0.5)], silo, Timeout);
 
         var poison = new (string? Key, string? Value, string Reason)[]
         {
@@ -146,8 +142,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         var right = KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(id), partitions);
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("kcat.db"), output);
-        fleet.PublishSettings([new ThermostatSetting(id, 21, 0.5, 0.5)]);
-        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
+        await fleet.PublishSettingsAsync([new ThermostatSetting(id, 21, 0.5, 0.5)], silo, Timeout);
 
         await Kcat.ProduceAsync(kcat, kafka.BootstrapServers, topics.Readings, id, """{"measurement":25.5,"timestamp":"2026-11-20T08:00:00Z"}""");
         await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "kcat's reading");
@@ -202,8 +197,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
                 ["Grains:MaxQueuedMessagesPerPartition"] = "10",
                 ["Grains:PauseAfter"] = pauseAfter,
             });
-        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
 
         var readings = Fleet.Swinging(ids, 21, swings: 4).ToList();
         fleet.PublishReadings(readings);
@@ -227,8 +221,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("idle.db"), output,
             new Dictionary<string, string?> { ["Grains:IdleTimeout"] = "00:00:01" });
-        fleet.PublishSettings(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
-        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "settings");
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 18, Fleet.Clock)));
         await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "first readings");
 
