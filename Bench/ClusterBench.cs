@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
+using Hearth.Runtime.Membership;
+using Hearth.Runtime.Storage.AdoNet;
+using Hearth.Runtime.Storage.Postgres;
 using Hearth.Silo.EmbeddedKafka;
 using Hearth.TestingHost;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace Hearth.Bench;
@@ -28,6 +32,8 @@ internal static class ClusterBench
             }
 
             var database = await PostgresServer.CreateDatabaseAsync();
+            var dialect = new PostgresDialect(database);
+            var membership = new AdoNetMembershipTable(new AdoNetDatabase(dialect, TimeProvider.System, NullLogger<AdoNetDatabase>.Instance));
             var silos = new List<SiloProcess>();
             try
             {
@@ -35,11 +41,14 @@ internal static class ClusterBench
                 {
                     var silo = SiloProcess.Start($"{run}-silo{i}", Settings(kafka.BootstrapServers, run, database, $"{run}-silo{i}"), output: null);
                     silos.Add(silo);
-                    await silo.WaitForLineAsync(l => l.Contains("is active", StringComparison.Ordinal), TimeSpan.FromSeconds(90), "active");
+                    await silo.WaitUntilActiveAsync(TimeSpan.FromSeconds(90));
                 }
 
-                await Poll.UntilAsync(async () => await OwnedPartitionsAsync(database, run) == partitions && await ActiveSilosAsync(database, run) == count,
-                    TimeSpan.FromMinutes(5), "every partition owned");
+                await Poll.UntilAsync(async () =>
+                {
+                    var active = (await membership.ReadSilosAsync(run, CancellationToken.None)).Where(s => s.Status == SiloStatus.Active).ToList();
+                    return active.Count == count && active.Sum(s => s.Partitions.Count) == partitions;
+                }, TimeSpan.FromMinutes(5), "every partition owned");
                 var clock = Stopwatch.StartNew();
                 input.ProduceTo(kafka.BootstrapServers, $"{run}-in");
                 await Poll.UntilAsync(async () => await StoredAsync(database, run) >= input.Messages, TimeSpan.FromMinutes(5), "every reading durable");
@@ -56,6 +65,7 @@ internal static class ClusterBench
                     await silo.DisposeAsync();
                 }
 
+                dialect.Dispose();
                 await PostgresServer.DropDatabaseAsync(database);
             }
         }
@@ -86,13 +96,6 @@ internal static class ClusterBench
     private static Task<long> StoredAsync(string database, string run) =>
         ScalarAsync(database, "SELECT COALESCE(SUM(next_offset), 0) FROM hearth_partition_offset WHERE group_id = @g", run);
 
-    private static async Task<long> OwnedPartitionsAsync(string database, string run) =>
-        (await ReadAsync(database, "SELECT partitions FROM hearth_silo WHERE group_id = @g AND status = 'active'", run))
-        .Sum(p => p.Length == 0 ? 0 : p.Split(',').Length);
-
-    private static Task<long> ActiveSilosAsync(string database, string run) =>
-        ScalarAsync(database, "SELECT COUNT(*) FROM hearth_silo WHERE group_id = @g AND status = 'active'", run);
-
     private static async Task<long> ScalarAsync(string database, string sql, string group)
     {
         await using var connection = new NpgsqlConnection(database);
@@ -100,21 +103,5 @@ internal static class ClusterBench
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("g", group);
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
-    }
-
-    private static async Task<List<string>> ReadAsync(string database, string sql, string group)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.AddWithValue("g", group);
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(reader.GetString(0));
-        }
-
-        return rows;
     }
 }

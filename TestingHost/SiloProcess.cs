@@ -72,6 +72,10 @@ public sealed partial class SiloProcess : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>Waits until the silo reports itself active (it has joined the membership table and has its first assignment).</summary>
+    public Task WaitUntilActiveAsync(TimeSpan timeout) =>
+        WaitForLineAsync(l => l.Contains($"Silo {Name} is active", StringComparison.Ordinal), timeout, "active");
+
     /// <summary>Waits, without polling, until the silo writes a line that matches.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout, string what)
     {

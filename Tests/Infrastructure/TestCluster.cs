@@ -83,7 +83,7 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
 
         var silo = SiloProcess.Start(name, settings, _output.AsLog());
         _silos[name] = silo;
-        await silo.WaitForLineAsync(l => l.Contains($"Silo {name} is active", StringComparison.Ordinal), StartTimeout, "active");
+        await silo.WaitUntilActiveAsync(StartTimeout);
         return silo;
     }
 

@@ -6,13 +6,15 @@ namespace Hearth.Tests.Infrastructure;
 /// <summary>Sends a silo's logs to the test's output, so a failing test shows what the silo did.</summary>
 public sealed class TestOutputLoggerProvider(ITestOutputHelper output, string prefix) : ILoggerProvider
 {
-    public ILogger CreateLogger(string categoryName) => new Logger(output, prefix, categoryName[(categoryName.LastIndexOf('.') + 1)..]);
+    private readonly Action<string> _write = output.AsLog();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(_write, prefix, categoryName[(categoryName.LastIndexOf('.') + 1)..]);
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(ITestOutputHelper output, string prefix, string category) : ILogger
+    private sealed class Logger(Action<string> write, string prefix, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -20,14 +22,7 @@ public sealed class TestOutputLoggerProvider(ITestOutputHelper output, string pr
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            try
-            {
-                output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} [{prefix}] {logLevel} {category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
-            }
-            catch (InvalidOperationException)
-            {
-                // The test has finished; its output is closed.
-            }
+            write($"{DateTime.UtcNow:HH:mm:ss.fff} [{prefix}] {logLevel} {category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
         }
     }
 }
