@@ -136,11 +136,7 @@ public sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
             failures.Add("Silo:Name is required (at most 200 characters).");
         }
 
-        if (options.HttpAddress is { } address &&
-            (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
-        {
-            failures.Add($"Silo:HttpAddress must be an absolute http(s) URL; it is '{address}'.");
-        }
+        OptionChecks.HttpUrl(failures, "Silo:HttpAddress", options.HttpAddress);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

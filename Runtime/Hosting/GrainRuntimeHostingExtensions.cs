@@ -27,12 +27,12 @@ public static class GrainRuntimeHostingExtensions
     public static IGrainRuntimeBuilder AddGrainRuntime(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        AddOptions<KafkaOptions, KafkaOptionsValidator>(services, KafkaOptions.SectionName);
-        AddOptions<TopicsOptions, TopicsOptionsValidator>(services, TopicsOptions.SectionName);
-        AddOptions<GrainsOptions, GrainsOptionsValidator>(services, GrainsOptions.SectionName);
-        AddOptions<StorageOptions, StorageOptionsValidator>(services, StorageOptions.SectionName);
-        AddOptions<SiloOptions, SiloOptionsValidator>(services, SiloOptions.SectionName);
-        AddOptions<MembershipOptions, MembershipOptionsValidator>(services, MembershipOptions.SectionName);
+        services.AddValidatedOptions<KafkaOptions, KafkaOptionsValidator>(KafkaOptions.SectionName);
+        services.AddValidatedOptions<TopicsOptions, TopicsOptionsValidator>(TopicsOptions.SectionName);
+        services.AddValidatedOptions<GrainsOptions, GrainsOptionsValidator>(GrainsOptions.SectionName);
+        services.AddValidatedOptions<StorageOptions, StorageOptionsValidator>(StorageOptions.SectionName);
+        services.AddValidatedOptions<SiloOptions, SiloOptionsValidator>(SiloOptions.SectionName);
+        services.AddValidatedOptions<MembershipOptions, MembershipOptionsValidator>(MembershipOptions.SectionName);
 
         var registry = new GrainRegistry();
         services.TryAddSingleton(TimeProvider.System);
@@ -63,7 +63,8 @@ public static class GrainRuntimeHostingExtensions
         return new GrainRuntimeBuilder(registry);
     }
 
-    private static void AddOptions<TOptions, TValidator>(IServiceCollection services, string section)
+    /// <summary>Binds <typeparamref name="TOptions"/> to <paramref name="section"/>, validated by <typeparamref name="TValidator"/> at start.</summary>
+    public static void AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)
         where TOptions : class
         where TValidator : class, IValidateOptions<TOptions>
     {

@@ -34,11 +34,8 @@ public sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOption
     public ValidateOptionsResult Validate(string? name, TelemetryOptions options)
     {
         var failures = new List<string>();
-        if (!string.IsNullOrWhiteSpace(options.OtlpEndpoint) &&
-            (!Uri.TryCreate(options.OtlpEndpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
-        {
-            failures.Add($"Telemetry:OtlpEndpoint must be an absolute http(s) URL; it is '{options.OtlpEndpoint}'.");
-        }
+        // Empty means no export.
+        OptionChecks.HttpUrl(failures, "Telemetry:OtlpEndpoint", string.IsNullOrWhiteSpace(options.OtlpEndpoint) ? null : options.OtlpEndpoint);
 
         if (options.OtlpProtocol is not ("grpc" or "http/protobuf"))
         {

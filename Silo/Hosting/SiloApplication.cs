@@ -70,8 +70,7 @@ public static class SiloApplication
         services.AddSingleton<ClusterView>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
         services.AddSingleton<PrometheusMetrics>();
-        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>();
+        services.AddValidatedOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.SectionName);
         services.AddHostedService<OtlpMetricsExporter>();
         services.AddSingleton<StorageProbe>();
         services.AddHealthChecks()
