@@ -48,8 +48,12 @@ public sealed class GrainCalls
             : GrainCallResult<T>.NotOwnedHere(partition);
     }
 
-    /// <summary>The grain's state as last checkpointed (JSON), whoever owns it, or null if none was stored.</summary>
-    public Task<StoredGrainState?> ReadStoredStateAsync(string key, CancellationToken cancellationToken) =>
-        _store.ReadGrainStateAsync(
-            _registry.StreamGrain?.GrainType ?? throw new InvalidOperationException("No stream grain is registered."), key, cancellationToken);
+    /// <summary>The grain's state as last checkpointed, whoever owns it, or null if none was stored.</summary>
+    public async Task<TState?> ReadStoredStateAsync<TState>(string key, CancellationToken cancellationToken)
+        where TState : class
+    {
+        var grain = _registry.StreamGrain ?? throw new InvalidOperationException("No stream grain is registered.");
+        var stored = await _store.ReadGrainStateAsync(grain.GrainType, key, cancellationToken).ConfigureAwait(false);
+        return stored is null ? null : (TState)grain.DeserializeState(stored.Json);
+    }
 }

@@ -111,13 +111,11 @@ public static partial class ThermostatsApi
             }
         }
 
-        var stored = await grains.ReadStoredStateAsync(id, cancellationToken);
-        if (stored is null)
+        if (await grains.ReadStoredStateAsync<ThermostatState>(id, cancellationToken) is not { } state)
         {
             return NeverSeen(id);
         }
 
-        var state = JsonSerializer.Deserialize(stored.Json, ThermostatStateJsonContext.Default.ThermostatState) ?? new ThermostatState();
         return Results.Ok(ThermostatView.From(new ThermostatController(id, state).GetStatus(), null, result.Partition, "storage",
             "The owner of this thermostat's partition is not known right now (a rebalance is in progress); this is its state as of the last checkpoint."));
     }
