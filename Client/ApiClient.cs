@@ -16,11 +16,6 @@ internal static class ApiClient
     {
         using var http = new HttpClient { BaseAddress = api, Timeout = Timeout };
         using var response = await http.GetAsync($"api/thermostats/{Uri.EscapeDataString(id)}", cancellationToken);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            throw new NotFoundException($"thermostat '{id}' is unknown: it has never sent a reading or received a setting");
-        }
-
         await EnsureSuccessAsync(response, cancellationToken);
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
         var t = document.RootElement;
@@ -85,6 +80,11 @@ internal static class ApiClient
         if (response.StatusCode == HttpStatusCode.BadRequest)
         {
             throw new ClientApp.UsageException(reason);
+        }
+
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new NotFoundException(reason);
         }
 
         throw new HttpRequestException($"{(int)response.StatusCode} {response.ReasonPhrase}: {reason}");
