@@ -524,54 +524,41 @@ internal sealed class PartitionWorker
 
     private void Forward(ConsumeResult<byte[]?, byte[]?> result, int target)
     {
-        var message = result.Message;
-        var headers = Copy(message.Headers);
-        if (MessageHeaders.GetText(headers, MessageHeaders.ForwardedFrom) is null)
+        var copy = CopyOf(result.Message);
+        if (MessageHeaders.GetText(copy.Headers, MessageHeaders.ForwardedFrom) is null)
         {
-            MessageHeaders.AddText(headers, MessageHeaders.ForwardedFrom,
+            MessageHeaders.AddText(copy.Headers, MessageHeaders.ForwardedFrom,
                 MessageHeaders.FormatOrigin(result.Topic, result.Partition.Value, result.Offset.Value));
         }
 
-        Services.Producer.Send(new TopicPartition(result.Topic, target), new Message<byte[]?, byte[]?>
-        {
-            Key = message.Key,
-            Value = message.Value,
-            Headers = headers,
-            Timestamp = message.Timestamp,
-        });
+        Services.Producer.Send(new TopicPartition(result.Topic, target), copy);
     }
 
     private void DeadLetter(ConsumeResult<byte[]?, byte[]?> result, string reason)
     {
-        var message = result.Message;
-        var headers = Copy(message.Headers);
-        MessageHeaders.AddText(headers, MessageHeaders.Error, reason.Length > 1000 ? reason[..1000] : reason);
-        MessageHeaders.AddText(headers, MessageHeaders.SourceTopic, result.Topic);
-        MessageHeaders.AddText(headers, MessageHeaders.SourcePartition, result.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        MessageHeaders.AddText(headers, MessageHeaders.SourceOffset, result.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Services.Producer.Send(Services.Topics.DeadLetter, new Message<byte[]?, byte[]?>
-        {
-            Key = message.Key,
-            Value = message.Value,
-            Headers = headers,
-            Timestamp = message.Timestamp,
-        });
+        var copy = CopyOf(result.Message);
+        MessageHeaders.AddText(copy.Headers, MessageHeaders.Error, reason.Length > 1000 ? reason[..1000] : reason);
+        MessageHeaders.AddText(copy.Headers, MessageHeaders.SourceTopic, result.Topic);
+        MessageHeaders.AddText(copy.Headers, MessageHeaders.SourcePartition, result.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        MessageHeaders.AddText(copy.Headers, MessageHeaders.SourceOffset, result.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Services.Producer.Send(Services.Topics.DeadLetter, copy);
         Services.Metrics.DeadLettered(Counters(result.Topic), reason);
         Log.DeadLettered(Services.Logger, result.TopicPartitionOffset.ToString(), reason);
     }
 
-    private static Headers Copy(Headers? headers)
+    /// <summary>The message as it is sent on (forwarded or dead-lettered): same key, value and timestamp, its own copy of the headers.</summary>
+    private static Message<byte[]?, byte[]?> CopyOf(Message<byte[]?, byte[]?> message)
     {
-        var copy = new Headers();
-        if (headers is not null)
+        var headers = new Headers();
+        if (message.Headers is not null)
         {
-            foreach (var header in headers)
+            foreach (var header in message.Headers)
             {
-                copy.Add(header.Key, header.GetValueBytes());
+                headers.Add(header.Key, header.GetValueBytes());
             }
         }
 
-        return copy;
+        return new Message<byte[]?, byte[]?> { Key = message.Key, Value = message.Value, Headers = headers, Timestamp = message.Timestamp };
     }
 
     private TopicCounters Counters(string topic)
