@@ -33,6 +33,12 @@ public sealed class TopicsOptions
     public IReadOnlyList<string> InputTopics =>
         string.Equals(Readings, Settings, StringComparison.Ordinal) ? [Readings] : [Readings, Settings];
 
+    /// <summary>
+    /// The input topics read alongside the readings topic, partition for partition (settings, unless it is the
+    /// readings topic itself).
+    /// </summary>
+    public IReadOnlyList<string> CoPartitionedTopics => InputTopics.Skip(1).ToArray();
+
     /// <summary>The topic of an output stream registered under <paramref name="streamName"/>.</summary>
     /// <exception cref="ArgumentException">No topic is configured for that stream.</exception>
     public string GetOutputTopic(string streamName) => streamName switch

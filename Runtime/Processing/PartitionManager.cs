@@ -126,7 +126,7 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
             worker.Start();
             _workers[claim.Partition] = worker;
             start.Add(new TopicPartitionOffset(partition, StartOffset(claim, partition.Topic)));
-            foreach (var topic in _topics.InputTopics.Where(t => t != partition.Topic))
+            foreach (var topic in _topics.CoPartitionedTopics)
             {
                 coPartitioned.Add(new TopicPartitionOffset(topic, claim.Partition, StartOffset(claim, topic)));
             }
@@ -157,18 +157,17 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
 
     public void OnLost(IReadOnlyList<TopicPartition> partitions)
     {
-        // A fenced partition may be dropping at the same moment on the checkpoint thread: whoever removes it drops it.
-        var workers = Detach(partitions)
-            .Where(w => _workers.TryRemove(new KeyValuePair<int, PartitionWorker>(w.Partition, w)))
-            .ToList();
-        foreach (var worker in workers)
+        var dropped = new List<int>();
+        foreach (var worker in Detach(partitions))
         {
-            worker.StopAsync().GetAwaiter().GetResult();
-            worker.DropActivations();
-            Log.PartitionLost(_logger, worker.Partition);
+            if (TryDropAsync(worker).GetAwaiter().GetResult())
+            {
+                Log.PartitionLost(_logger, worker.Partition);
+                dropped.Add(worker.Partition);
+            }
         }
 
-        Raise("lost", workers.Select(w => w.Partition));
+        Raise("lost", dropped);
         _services.Metrics.Rebalanced();
     }
 
@@ -187,15 +186,30 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
     {
         foreach (var worker in fenced)
         {
-            if (_workers.TryRemove(new KeyValuePair<int, PartitionWorker>(worker.Partition, worker)))
+            if (await TryDropAsync(worker).ConfigureAwait(false))
             {
-                await worker.StopAsync().ConfigureAwait(false);
-                worker.DropActivations();
                 Log.PartitionFenced(_logger, worker.Partition, worker.Epoch);
             }
         }
 
         Raise("fenced", fenced.Select(w => w.Partition));
+    }
+
+    /// <summary>
+    /// Stops <paramref name="worker"/> and drops its activations unsaved, if it is still this partition's worker: a
+    /// partition lost in a rebalance may be dropping as fenced on the checkpoint thread at the same moment, and
+    /// whoever removes it drops it.
+    /// </summary>
+    private async Task<bool> TryDropAsync(PartitionWorker worker)
+    {
+        if (!_workers.TryRemove(new KeyValuePair<int, PartitionWorker>(worker.Partition, worker)))
+        {
+            return false;
+        }
+
+        await worker.StopAsync().ConfigureAwait(false);
+        worker.DropActivations();
+        return true;
     }
 
     private List<PartitionWorker> Detach(IReadOnlyList<TopicPartition> partitions)
@@ -205,7 +219,7 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
             .OfType<PartitionWorker>()
             .ToList();
         var coPartitioned = workers
-            .SelectMany(w => _topics.InputTopics.Skip(1).Select(t => new TopicPartition(t, w.Partition)))
+            .SelectMany(w => _topics.CoPartitionedTopics.Select(t => new TopicPartition(t, w.Partition)))
             .ToList();
         // After this, no message of those partitions is on its way from the co-partitioned consumer.
         CoPartitioned?.UnassignAsync(coPartitioned).GetAwaiter().GetResult();
@@ -233,7 +247,7 @@ internal sealed class PartitionManager : IPartitionLifecycle, IMessageDispatcher
                 var outcome = _checkpoints.CheckpointAsync(workers, workersStopped: true, CancellationToken.None).GetAwaiter().GetResult();
                 // On the group consumer's thread (we are in its rebalance callback): committed before the handover.
                 Group?.CommitAsync(outcome.OffsetsOf(_topics.Readings)).GetAwaiter().GetResult();
-                foreach (var topic in _topics.InputTopics.Skip(1))
+                foreach (var topic in _topics.CoPartitionedTopics)
                 {
                     _ = CoPartitioned?.CommitAsync(outcome.OffsetsOf(topic));
                 }
