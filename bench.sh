@@ -15,12 +15,9 @@ ensure_dotnet
 ensure_packages "${HEARTH_BASE_PACKAGES[@]}"
 dotnet build Bench/Bench.csproj -c Release -nologo -clp:ErrorsOnly -v quiet
 
-if [ "${1:-}" = "cluster" ] && [ -z "${HEARTH_TEST_POSTGRES:-}" ]; then
+if [ "${1:-}" = "cluster" ]; then
     ensure_packages postgresql python3
-    PGDIR="$(mktemp -d /tmp/hearth-bench-pg.XXXXXX)"
-    trap 'pg_throwaway_stop "$PGDIR"; rm -rf "$PGDIR"' EXIT
-    PGPORT="$(pg_throwaway_start "$PGDIR")"
-    export HEARTH_TEST_POSTGRES="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres"
+    pg_for_tests
 fi
 
 dotnet artifacts/bin/Bench/release/Hearth.Bench.dll "$@"

@@ -19,7 +19,7 @@ mkdir -p "$STATE"
 rm -f "$STATE/kafka-bootstrap" "$STATE"/hearth.db*
 
 echo "Building..."
-dotnet build Orleans.Streaming.sln -c Release -nologo -clp:ErrorsOnly -v quiet
+build_product
 BIN="artifacts/bin"
 SILO="$BIN/Silo/release/Hearth.Silo.dll"
 CLIENT="$BIN/Client/release/Hearth.Client.dll"
@@ -48,18 +48,8 @@ dotnet "$SILO" \
 silo_pid=$!
 
 echo "Starting the silo..."
-for _ in $(seq 1 300); do
-    if ! kill -0 "$silo_pid" 2>/dev/null; then
-        echo "error: the silo stopped; its log:" >&2
-        cat "$STATE/silo.log" >&2
-        exit 1
-    fi
-    if [ -s "$STATE/kafka-bootstrap" ] && curl -fs "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null 2>&1; then
-        break
-    fi
-    sleep 0.2
-done
-curl -fs "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null || { echo "error: the silo did not become ready; see $STATE/silo.log" >&2; exit 1; }
+wait_ready "$HTTP_PORT" "$STATE/silo.log" "$silo_pid"
+[ -s "$STATE/kafka-bootstrap" ] || { echo "error: the silo did not write its Kafka address; see $STATE/silo.log" >&2; exit 1; }
 BOOTSTRAP="$(cat "$STATE/kafka-bootstrap")"
 
 cat <<INFO

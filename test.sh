@@ -11,15 +11,7 @@ ensure_dotnet
 ensure_packages "${HEARTH_BASE_PACKAGES[@]}" postgresql python3 nginx chromium
 
 # A throwaway PostgreSQL on 127.0.0.1 for the PostgreSQL and cluster tests; each test makes its own database.
-PGDIR="$(mktemp -d /tmp/hearth-test-pg.XXXXXX)"
-cleanup() {
-    pg_throwaway_stop "$PGDIR"
-    rm -rf "$PGDIR"
-}
-trap cleanup EXIT
-PGPORT="$(pg_throwaway_start "$PGDIR")"
-export HEARTH_TEST_POSTGRES="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres"
-echo "PostgreSQL for tests on 127.0.0.1:$PGPORT"
+pg_for_tests
 
 dotnet build Orleans.Streaming.sln -c Release -nologo -clp:ErrorsOnly
 rm -f artifacts/test-results/measurements.txt

@@ -80,7 +80,7 @@ cmd_start() {
         return 0
     fi
     echo "Building..."
-    dotnet build Orleans.Streaming.sln -c Release -nologo -clp:ErrorsOnly -v quiet
+    build_product
     mkdir -p "$STATE"
 
     echo "Starting PostgreSQL on 127.0.0.1:$PG_PORT..."
@@ -107,12 +107,7 @@ cmd_start() {
     nginx -p "$STATE/nginx" -c "$STATE/nginx/nginx.conf"
 
     for i in $(seq 1 "$SILOS"); do
-        local port=$((BASE_PORT + i - 1)) ready=""
-        for _ in $(seq 1 300); do
-            if curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then ready=1; break; fi
-            sleep 0.2
-        done
-        [ -n "$ready" ] || { echo "error: silo-$i is not ready; see $STATE/silo-$i.log" >&2; exit 1; }
+        wait_ready $((BASE_PORT + i - 1)) "$STATE/silo-$i.log"
     done
     cmd_status
     cat <<INFO

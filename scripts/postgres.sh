@@ -2,6 +2,8 @@
 # A throwaway PostgreSQL cluster on 127.0.0.1 for tests and the local cluster. Sourced, not run.
 #   pg_throwaway_start DIR [PORT]   initdb (if needed) and start; prints the port
 #   pg_throwaway_stop DIR           stop it
+#   pg_for_tests                    unless HEARTH_TEST_POSTGRES is set: a throwaway cluster in a temporary
+#                                   directory, removed on exit, and HEARTH_TEST_POSTGRES pointing at it
 # initdb refuses to run as root, so as root the cluster belongs to the postgres user.
 set -euo pipefail
 
@@ -43,6 +45,18 @@ pg_throwaway_start() {
     _pg_as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
     echo "$port"
+}
+
+pg_for_tests() {
+    if [ -n "${HEARTH_TEST_POSTGRES:-}" ]; then
+        return 0
+    fi
+    _PG_TEST_DIR="$(mktemp -d /tmp/hearth-test-pg.XXXXXX)"
+    trap 'pg_throwaway_stop "$_PG_TEST_DIR"; rm -rf "$_PG_TEST_DIR"' EXIT
+    local port
+    port="$(pg_throwaway_start "$_PG_TEST_DIR")"
+    export HEARTH_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
+    echo "PostgreSQL for tests on 127.0.0.1:$port"
 }
 
 pg_throwaway_stop() {

@@ -36,5 +36,32 @@ ensure_dotnet() {
     export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 }
 
+# Builds the silo and the client (what run.sh and the deploy scripts run), not the tests and benchmarks.
+build_product() {
+    local project
+    for project in Silo/Silo.csproj Client/Client.csproj; do
+        dotnet build "$project" -c Release -nologo -clp:ErrorsOnly -v quiet
+    done
+}
+
+# Waits up to a minute until a silo answers /health/ready. Usage: wait_ready PORT LOG [PID]
+# With PID, gives up at once (printing the log) if that process has stopped.
+wait_ready() {
+    local port="$1" log="$2" pid="${3:-}"
+    for _ in $(seq 1 300); do
+        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+            echo "error: the silo stopped; its log ($log):" >&2
+            cat "$log" >&2
+            return 1
+        fi
+        if curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "error: the silo on port $port did not become ready; see $log" >&2
+    return 1
+}
+
 # librdkafka 2.0.2 is the native Kafka client Confluent.Kafka 1.9.3 runs on; kcat is used by tests and docs.
 HEARTH_BASE_PACKAGES=(librdkafka-dev kcat ca-certificates)
