@@ -187,21 +187,14 @@ public static class ClientApp
         {
             var kafka = endpoint(parse);
             var only = parse.GetValue(id);
-            using var consumer = kafka.CreateCommandConsumer(parse.GetValue(fromBeginning), TimeSpan.FromSeconds(15));
+            using var consumer = kafka.CreateCommandConsumer(parse.GetValue(fromBeginning));
             await Task.Factory.StartNew(() =>
             {
-                while (!cancellationToken.IsCancellationRequested)
+                foreach (var (position, decoded) in KafkaEndpoint.ReadCommands(consumer, cancellationToken))
                 {
-                    var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-                    if (result?.Message is null)
-                    {
-                        continue;
-                    }
-
-                    var decoded = ThermostatJson.DecodeCommand(result.Message.Value);
                     if (!decoded.IsSuccess)
                     {
-                        output.WriteLine($"{result.TopicPartitionOffset}: {decoded.Error}");
+                        output.WriteLine($"{position}: {decoded.Error}");
                     }
                     else if (only is null || decoded.Value.ThermostatId == only)
                     {

@@ -1,14 +1,14 @@
 using Confluent.Kafka;
+using Hearth.Grains.Interfaces;
+using Hearth.Grains.Interfaces.Codecs;
 
 namespace Hearth.Client;
 
 /// <summary>Where the client talks to Kafka and which topics it uses.</summary>
-public sealed record KafkaEndpoint(
-    string BootstrapServers,
-    string ReadingsTopic = "thermostat-readings",
-    string SettingsTopic = "thermostat-settings",
-    string CommandsTopic = "heater-commands")
+public sealed record KafkaEndpoint(string BootstrapServers, string ReadingsTopic, string SettingsTopic, string CommandsTopic)
 {
+    private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(15);
+
     /// <summary>
     /// A producer that partitions keys as Java clients do (murmur2), so a thermostat's messages land on
     /// the partition its controller owns whoever else produces them.
@@ -29,7 +29,7 @@ public sealed record KafkaEndpoint(
     /// A consumer of the commands topic outside any group, positioned at the end (or the start) of every
     /// partition: watching changes nothing for anyone else.
     /// </summary>
-    public IConsumer<string?, byte[]> CreateCommandConsumer(bool fromBeginning, TimeSpan metadataTimeout)
+    public IConsumer<string?, byte[]> CreateCommandConsumer(bool fromBeginning)
     {
         var consumer = new ConsumerBuilder<string?, byte[]>(new ConsumerConfig
         {
@@ -43,7 +43,7 @@ public sealed record KafkaEndpoint(
         try
         {
             using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-            var topic = admin.GetMetadata(CommandsTopic, metadataTimeout).Topics.Single(t => t.Topic == CommandsTopic);
+            var topic = admin.GetMetadata(CommandsTopic, MetadataTimeout).Topics.Single(t => t.Topic == CommandsTopic);
             if (topic.Error.IsError || topic.Partitions.Count == 0)
             {
                 throw new InvalidOperationException($"Topic '{CommandsTopic}' is not available: {topic.Error.Reason}");
@@ -53,7 +53,7 @@ public sealed record KafkaEndpoint(
             consumer.Assign(topic.Partitions.Select(p =>
             {
                 var partition = new TopicPartition(CommandsTopic, p.PartitionId);
-                var start = fromBeginning ? Offset.Beginning : consumer.QueryWatermarkOffsets(partition, metadataTimeout).High;
+                var start = fromBeginning ? Offset.Beginning : consumer.QueryWatermarkOffsets(partition, MetadataTimeout).High;
                 return new TopicPartitionOffset(partition, start);
             }));
             return consumer;
@@ -62,6 +62,23 @@ public sealed record KafkaEndpoint(
         {
             consumer.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The commands <paramref name="consumer"/> receives, decoded (or the reason one is not a command), until
+    /// <paramref name="cancellationToken"/> is cancelled. Blocks between messages: run it on a thread of its own.
+    /// </summary>
+    public static IEnumerable<(TopicPartitionOffset Position, DecodeResult<HeaterCommand> Command)> ReadCommands(
+        IConsumer<string?, byte[]> consumer, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+            if (result?.Message is not null)
+            {
+                yield return (result.TopicPartitionOffset, ThermostatJson.DecodeCommand(result.Message.Value));
+            }
         }
     }
 }

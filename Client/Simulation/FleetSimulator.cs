@@ -60,7 +60,7 @@ public sealed class FleetSimulator
     /// <summary>Runs until <see cref="SimulationOptions.Duration"/> has passed or <paramref name="cancellationToken"/> is cancelled.</summary>
     public async Task<FleetSummary> RunAsync(IProgress<FleetProgress>? progress, CancellationToken cancellationToken)
     {
-        using var commands = _kafka.CreateCommandConsumer(fromBeginning: false, TimeSpan.FromSeconds(15));
+        using var commands = _kafka.CreateCommandConsumer(fromBeginning: false);
         using var producer = _kafka.CreateProducer();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _clock.Start();
@@ -159,15 +159,8 @@ public sealed class FleetSimulator
 
     private void Listen(IConsumer<string?, byte[]> consumer, CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        foreach (var (_, decoded) in KafkaEndpoint.ReadCommands(consumer, cancellationToken))
         {
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
-            if (result?.Message is null)
-            {
-                continue;
-            }
-
-            var decoded = ThermostatJson.DecodeCommand(result.Message.Value);
             if (!decoded.IsSuccess || !_byId.TryGetValue(decoded.Value.ThermostatId, out var room))
             {
                 continue; // Another fleet's thermostat, or not a command.
