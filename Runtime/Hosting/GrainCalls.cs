@@ -1,10 +1,8 @@
 using System.Text;
 using Hearth.Runtime.Activation;
-using Hearth.Runtime.Configuration;
 using Hearth.Runtime.Partitioning;
 using Hearth.Runtime.Processing;
 using Hearth.Runtime.Storage;
-using Microsoft.Extensions.Options;
 
 namespace Hearth.Runtime.Hosting;
 
@@ -17,15 +15,13 @@ public sealed class GrainCalls
 {
     private readonly PartitionManager _partitions;
     private readonly TopicLayout _layout;
-    private readonly TopicsOptions _topics;
     private readonly ICheckpointStore _store;
     private readonly GrainRegistry _registry;
 
-    internal GrainCalls(PartitionManager partitions, TopicLayout layout, IOptions<TopicsOptions> topics, ICheckpointStore store, GrainRegistry registry)
+    internal GrainCalls(PartitionManager partitions, TopicLayout layout, ICheckpointStore store, GrainRegistry registry)
     {
         _partitions = partitions;
         _layout = layout;
-        _topics = topics.Value;
         _store = store;
         _registry = registry;
     }
@@ -36,7 +32,7 @@ public sealed class GrainCalls
     /// <summary>The partition of a key.</summary>
     /// <exception cref="InvalidOperationException">The runtime has not started yet.</exception>
     public int PartitionOf(string key) =>
-        KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(key), _layout.PartitionCount(_topics.Readings));
+        KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(key), _layout.PartitionCount);
 
     /// <summary>Calls the grain of <paramref name="key"/> if this silo owns it, in a turn of its own.</summary>
     public async Task<GrainCallResult<T>> InvokeAsync<TGrainInterface, T>(string key, Func<TGrainInterface, Task<T>> call)

@@ -53,7 +53,7 @@ public static class GrainRuntimeHostingExtensions
             sp.GetRequiredService<TopicLayout>()));
         // Start in this order, stop in the reverse: schema, membership (joining... dead), runtime.
         services.AddSingleton(sp => new GrainCalls(
-            sp.GetRequiredService<PartitionManager>(), sp.GetRequiredService<TopicLayout>(), sp.GetRequiredService<IOptions<TopicsOptions>>(),
+            sp.GetRequiredService<PartitionManager>(), sp.GetRequiredService<TopicLayout>(),
             sp.GetRequiredService<ICheckpointStore>(), sp.GetRequiredService<GrainRegistry>()));
         services.AddSingleton<ISiloStatsProvider, SiloStatsCollector>();
         services.AddSingleton(sp => new InputPublisher(sp.GetRequiredService<OutboundProducer>()));

@@ -85,7 +85,7 @@ internal sealed class GrainRuntimeService : BackgroundService
         _group = new GroupConsumerLoop(_clients, _topics.Readings, _partitions, _partitions, _loggers.CreateLogger<GroupConsumerLoop>());
         _partitions.Group = _group;
         _group.Start("hearth-group-consumer");
-        Log.RuntimeStarted(_logger, _kafka.GroupId, string.Join(", ", _topics.InputTopics), _services.Layout.PartitionCount(_topics.Readings));
+        Log.RuntimeStarted(_logger, _kafka.GroupId, string.Join(", ", _topics.InputTopics), _services.Layout.PartitionCount);
 
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -199,7 +199,8 @@ internal sealed class GrainRuntimeService : BackgroundService
         }
     }
 
-    private Dictionary<string, int> ReadInputLayout()
+    /// <summary>The partition count of the input topics, after checking that they exist and have the same one.</summary>
+    private int ReadInputLayout()
     {
         using var client = _clients.MetadataClient();
         using var admin = new DependentAdminClientBuilder(client.Handle).Build();
@@ -225,7 +226,7 @@ internal sealed class GrainRuntimeService : BackgroundService
                 "a thermostat's readings and settings must land on the same partition number.");
         }
 
-        return layout;
+        return layout[_topics.Readings];
     }
 
     private void Fail(string what, Exception cause)

@@ -36,7 +36,7 @@ public sealed class GrainRuntimeStatus
     public RuntimeMetrics Metrics { get; }
 
     /// <summary>Partitions of the input topics (0 until the runtime has read them from Kafka).</summary>
-    public int PartitionCount => _layout.IsKnown ? _layout.Partitions.Values.First() : 0;
+    public int PartitionCount => _layout.IsKnown ? _layout.PartitionCount : 0;
 
     /// <summary>
     /// The next offset of each input partition as last stored by this silo: everything before it is

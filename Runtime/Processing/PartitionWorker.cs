@@ -316,7 +316,7 @@ internal sealed class PartitionWorker
         {
             DeadLetter(result, "message has no key (the key is the grain key)");
         }
-        else if (KafkaPartitioner.Partition(key, Services.Layout.PartitionCount(topic)) is var target && target != Partition)
+        else if (KafkaPartitioner.Partition(key, Services.Layout.PartitionCount) is var target && target != Partition)
         {
             Forward(result, target);
             counters.OnForwarded();

@@ -1,20 +1,23 @@
 namespace Hearth.Runtime.Processing;
 
-/// <summary>The partition counts of the input topics, read from the cluster at start.</summary>
+/// <summary>
+/// The partition count of the input topics (readings and settings are co-partitioned: the runtime refuses to
+/// start unless their counts are equal), read from the cluster at start.
+/// </summary>
 internal sealed class TopicLayout
 {
-    private Dictionary<string, int>? _partitions;
+    private int _partitionCount;
 
-    public bool IsKnown => _partitions is not null;
+    public bool IsKnown => Volatile.Read(ref _partitionCount) > 0;
 
-    public IReadOnlyDictionary<string, int> Partitions =>
-        _partitions ?? throw new InvalidOperationException("The topic layout has not been read yet.");
-
-    public int PartitionCount(string topic) =>
-        Partitions.TryGetValue(topic, out var count)
+    public int PartitionCount =>
+        Volatile.Read(ref _partitionCount) is > 0 and var count
             ? count
-            : throw new ArgumentException($"Topic '{topic}' is not an input topic.", nameof(topic));
+            : throw new InvalidOperationException("The topic layout has not been read yet.");
 
-    public void Set(IReadOnlyDictionary<string, int> partitions) =>
-        _partitions = new Dictionary<string, int>(partitions, StringComparer.Ordinal);
+    public void Set(int partitionCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(partitionCount);
+        Volatile.Write(ref _partitionCount, partitionCount);
+    }
 }
