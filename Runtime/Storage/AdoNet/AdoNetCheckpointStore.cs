@@ -29,27 +29,20 @@ public sealed class AdoNetCheckpointStore : ICheckpointStore
         await using var connection = await _db.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
+        long epoch;
         await using (var claim = AdoNetDatabase.Command(connection, transaction, """
             INSERT INTO hearth_partition_lease (group_id, partition_id, epoch, owner, claimed_at_ms)
             VALUES (@g, @p, 1, @o, @t)
             ON CONFLICT (group_id, partition_id) DO UPDATE SET
                 epoch = hearth_partition_lease.epoch + 1, owner = excluded.owner, claimed_at_ms = excluded.claimed_at_ms
+            RETURNING epoch
             """))
         {
             AdoNetDatabase.Add(claim, "@g", groupId);
             AdoNetDatabase.Add(claim, "@p", partition);
             AdoNetDatabase.Add(claim, "@o", owner);
             AdoNetDatabase.Add(claim, "@t", NowMs());
-            await claim.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        long epoch;
-        await using (var read = AdoNetDatabase.Command(connection, transaction,
-            "SELECT epoch FROM hearth_partition_lease WHERE group_id = @g AND partition_id = @p"))
-        {
-            AdoNetDatabase.Add(read, "@g", groupId);
-            AdoNetDatabase.Add(read, "@p", partition);
-            epoch = Convert.ToInt64(await read.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            epoch = Convert.ToInt64(await claim.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
