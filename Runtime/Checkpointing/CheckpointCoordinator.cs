@@ -92,21 +92,18 @@ internal sealed class CheckpointCoordinator
                 .ConfigureAwait(false);
             var fenced = result.FencedPartitions.ToHashSet();
             var stored = new List<PartitionSnapshot>(changed.Count);
+            var fencedWorkers = new List<PartitionWorker>();
             foreach (var snapshot in changed)
             {
                 if (fenced.Contains(snapshot.Checkpoint.Partition))
                 {
                     _services.Metrics.PartitionFenced();
+                    fencedWorkers.Add(snapshot.Worker);
+                    continue;
                 }
-                else
-                {
-                    snapshot.MarkStored();
-                    stored.Add(snapshot);
-                }
-            }
 
-            foreach (var snapshot in stored)
-            {
+                snapshot.MarkStored();
+                stored.Add(snapshot);
                 foreach (var (topic, offset) in snapshot.Checkpoint.Offsets)
                 {
                     _storedOffsets[new TopicPartition(topic, snapshot.Checkpoint.Partition)] = offset;
@@ -115,7 +112,7 @@ internal sealed class CheckpointCoordinator
 
             _services.Metrics.CheckpointWritten(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             Stored?.Invoke();
-            return new CheckpointOutcome(stored, changed.Where(s => fenced.Contains(s.Checkpoint.Partition)).Select(s => s.Worker).ToList());
+            return new CheckpointOutcome(stored, fencedWorkers);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
