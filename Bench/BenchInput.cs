@@ -1,3 +1,4 @@
+using ErrorCode = Confluent.Kafka.ErrorCode;
 using Confluent.Kafka;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;

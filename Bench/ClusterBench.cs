@@ -1,3 +1,4 @@
+using SiloStatus = Hearth.Runtime.Membership.SiloStatus;
 using System.Diagnostics;
 using System.Globalization;
 using Hearth.Runtime.Membership;

@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using Hearth.Bench;
 using Hearth.Silo.EmbeddedKafka;
+using Hearth.Streaming.Kafka.Native;
+
+Librdkafka.Load();
 
 // Usage: bench [readings=1000000] [thermostats=10000] [partitions=8] [latency rate/s=20000] [latency seconds=5]
 //        bench cluster [readings=1000000] [thermostats=10000] [partitions=12]   (needs HEARTH_TEST_POSTGRES)

@@ -1,5 +1,9 @@
 using System.Runtime.InteropServices;
 using Hearth.Client;
+using Hearth.Streaming.Kafka.Native;
+
+// The Kafka client runs on the librdkafka of its NuGet package, never a system one.
+Librdkafka.Load();
 
 // Ctrl-C and SIGTERM end a command gracefully (simulate prints its summary), not the process abruptly.
 using var cancel = new CancellationTokenSource();

@@ -63,5 +63,5 @@ wait_ready() {
     return 1
 }
 
-# librdkafka 2.0.2 is the native Kafka client Confluent.Kafka 1.9.3 runs on; kcat is used by tests and docs.
-HEARTH_BASE_PACKAGES=(librdkafka-dev kcat ca-certificates)
+# kcat is used by tests and docs (the product's own Kafka client, librdkafka 2.16, comes in its NuGet package).
+HEARTH_BASE_PACKAGES=(kcat ca-certificates)

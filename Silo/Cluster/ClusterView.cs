@@ -1,6 +1,8 @@
 using Hearth.Runtime.Configuration;
 using Hearth.Runtime.Hosting;
 using Hearth.Runtime.Membership;
+using IMembershipTable = Hearth.Runtime.Membership.IMembershipTable;
+using SiloStatus = Hearth.Runtime.Membership.SiloStatus;
 using Microsoft.Extensions.Options;
 
 namespace Hearth.Silo.Cluster;

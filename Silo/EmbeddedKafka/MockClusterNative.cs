@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Hearth.Streaming.Kafka.Native;
 
 namespace Hearth.Silo.EmbeddedKafka;
 
@@ -8,8 +9,10 @@ namespace Hearth.Silo.EmbeddedKafka;
 /// </summary>
 internal static unsafe partial class MockClusterNative
 {
-    // Debian's librdkafka1 package (2.0.2), the same library Confluent.Kafka loads.
-    private const string Library = "librdkafka.so.1";
+    // Resolved by Librdkafka.UseFor to the librdkafka Confluent.Kafka loads (the librdkafka.redist package's).
+    private const string Library = "librdkafka";
+
+    static MockClusterNative() => Librdkafka.UseFor(typeof(MockClusterNative).Assembly);
 
     public const int ProducerType = 0;
     public const int ConfOk = 0;

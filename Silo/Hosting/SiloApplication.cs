@@ -10,6 +10,7 @@ using Hearth.Silo.Cluster;
 using Hearth.Silo.Dashboard;
 using Hearth.Silo.Diagnostics;
 using Hearth.Silo.EmbeddedKafka;
+using Hearth.Streaming.Kafka.Native;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -26,6 +27,7 @@ public static class SiloApplication
     /// </summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        Librdkafka.Load();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args,

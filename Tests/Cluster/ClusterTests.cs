@@ -1,9 +1,9 @@
+using SiloStatus = Hearth.Runtime.Membership.SiloStatus;
 using System.Diagnostics;
 using System.Text.Json;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
-using Hearth.Runtime.Membership;
 using Hearth.TestingHost;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;

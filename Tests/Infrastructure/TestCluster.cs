@@ -1,3 +1,4 @@
+using IMembershipTable = Hearth.Runtime.Membership.IMembershipTable;
 using System.Globalization;
 using Confluent.Kafka;
 using Hearth.Runtime.Membership;

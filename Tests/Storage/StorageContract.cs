@@ -1,3 +1,5 @@
+using SiloStatus = Hearth.Runtime.Membership.SiloStatus;
+using IMembershipTable = Hearth.Runtime.Membership.IMembershipTable;
 using Hearth.Runtime.Membership;
 using Hearth.Runtime.Storage;
 using Hearth.Runtime.Storage.AdoNet;
