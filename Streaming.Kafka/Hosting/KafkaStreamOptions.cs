@@ -1,0 +1,99 @@
+namespace Hearth.Streaming.Kafka.Hosting;
+
+/// <summary>
+/// How a Kafka stream provider reaches Kafka and which topics it reads. Named options: one set per
+/// provider name (<c>siloBuilder.AddKafkaStreams("kafka", ...)</c>).
+/// </summary>
+public sealed class KafkaStreamOptions
+{
+    public const string DefaultGroupId = "hearth-silos";
+    public const int DefaultMaxBatchSize = 1_000;
+    public const int DefaultCacheSize = 20_000;
+    public const int DefaultAutoCommitIntervalMs = 1_000;
+    public const int DefaultQueuedMinMessages = 20_000;
+    public const int DefaultQueuedMaxMessagesKbytes = 16_384;
+    public const int DefaultLingerMs = 5;
+    public static readonly TimeSpan DefaultMetadataTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>host:port[,host:port...]</c> of the Kafka cluster. Required.</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>
+    /// The consumer group whose committed offsets are the checkpoints of the input partitions. Every silo
+    /// of a cluster uses the same group; no consumer ever joins it (queues are assigned by Orleans), so
+    /// standard lag tools see the group's progress without any group rebalancing.
+    /// </summary>
+    public string GroupId { get; set; } = DefaultGroupId;
+
+    /// <summary>The topics read into streams: one Orleans queue per partition of each. At least one.</summary>
+    public IList<string> Topics { get; set; } = [];
+
+    /// <summary>
+    /// Where messages that cannot be decoded, or whose delivery keeps failing, are published (with the
+    /// reason and their origin in headers). Required: a provider never drops a message silently.
+    /// </summary>
+    public string DeadLetterTopic { get; set; } = "";
+
+    /// <summary>
+    /// The topic a stream namespace is published to; a namespace not listed here is published to the
+    /// topic of the same name.
+    /// </summary>
+    public IDictionary<string, string> NamespaceTopics { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Most messages one read takes from a partition (and groups by stream into batch containers).</summary>
+    /// <remarks>Allowed range 1..100000.</remarks>
+    public int MaxBatchSize { get; set; } = DefaultMaxBatchSize;
+
+    /// <summary>
+    /// Messages a queue's cache may hold undelivered before the queue stops reading (cache pressure). A
+    /// message leaves the cache when every consumer of its stream has finished with it.
+    /// </summary>
+    /// <remarks>Allowed range 1..10000000.</remarks>
+    public int CacheSize { get; set; } = DefaultCacheSize;
+
+    /// <summary>
+    /// How often checkpoints are committed to Kafka (librdkafka <c>auto.commit.interval.ms</c>). A crash
+    /// redelivers what was delivered since the last commit; consumers must skip what they have seen.
+    /// </summary>
+    /// <remarks>Allowed range 10..3600000.</remarks>
+    public int AutoCommitIntervalMs { get; set; } = DefaultAutoCommitIntervalMs;
+
+    /// <summary>librdkafka <c>queued.min.messages</c> per partition consumer (prefetch).</summary>
+    /// <remarks>Allowed range 1..10000000.</remarks>
+    public int QueuedMinMessages { get; set; } = DefaultQueuedMinMessages;
+
+    /// <summary>librdkafka <c>queued.max.messages.kbytes</c> per partition consumer (prefetch memory bound).</summary>
+    /// <remarks>Allowed range 1..2097151.</remarks>
+    public int QueuedMaxMessagesKbytes { get; set; } = DefaultQueuedMaxMessagesKbytes;
+
+    /// <summary>Producer <c>linger.ms</c>.</summary>
+    /// <remarks>Allowed range 0..900000.</remarks>
+    public int LingerMs { get; set; } = DefaultLingerMs;
+
+    /// <summary>How long the provider waits for topic metadata at start before it fails.</summary>
+    public TimeSpan MetadataTimeout { get; set; } = DefaultMetadataTimeout;
+
+    /// <summary>
+    /// A name for the logs behind the topics, carried in every sequence token. Offsets are comparable only
+    /// within one log: a broker that keeps nothing across restarts (a development broker) gets a new
+    /// incarnation at each start, so consumers that stored offsets of the old log know to forget them.
+    /// Empty for a real cluster.
+    /// </summary>
+    public string LogIncarnation { get; set; } = "";
+
+    /// <summary>Client id prefix for the provider's Kafka clients (shown in broker logs).</summary>
+    public string ClientId { get; set; } = "hearth";
+
+    /// <summary>Further librdkafka properties for every client (e.g. <c>security.protocol</c>).</summary>
+    public IDictionary<string, string> Properties { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Further librdkafka properties for the consumers only.</summary>
+    public IDictionary<string, string> ConsumerProperties { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Further librdkafka properties for the producer only.</summary>
+    public IDictionary<string, string> ProducerProperties { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The topic <paramref name="streamNamespace"/> is published to.</summary>
+    public string TopicOf(string streamNamespace) =>
+        NamespaceTopics.TryGetValue(streamNamespace, out var topic) ? topic : streamNamespace;
+}

@@ -1,0 +1,80 @@
+using Hearth.Streaming.Kafka.Providers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Streams;
+
+namespace Hearth.Streaming.Kafka.Hosting;
+
+/// <summary>Registration of the Kafka stream provider, in the shape of Orleans' own providers.</summary>
+public static class KafkaStreamsSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds a Kafka stream provider named <paramref name="name"/>: one queue per partition of
+    /// <see cref="KafkaStreamOptions.Topics"/>, balanced over the silos by Orleans, checkpoints as consumer-group
+    /// offsets. Configure it with <see cref="KafkaStreamConfiguratorExtensions.ConfigureKafka"/> and
+    /// <see cref="KafkaStreamConfiguratorExtensions.UseDataAdapter"/>; options are validated when the silo starts.
+    /// </summary>
+    public static ISiloBuilder AddKafkaStreams(this ISiloBuilder builder, string name, Action<ISiloKafkaStreamConfigurator> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(configure);
+        var configurator = new SiloKafkaStreamConfigurator(name, d => builder.ConfigureServices(d));
+        configure(configurator);
+        return builder;
+    }
+}
+
+/// <summary>Configures a Kafka stream provider.</summary>
+public interface ISiloKafkaStreamConfigurator : ISiloPersistentStreamConfigurator;
+
+/// <summary>The Kafka stream provider's configurator: a persistent stream provider with Kafka's defaults.</summary>
+public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurator, ISiloKafkaStreamConfigurator
+{
+    /// <summary>How often an idle queue is polled; Kafka reads never block the pulling agent, so short is cheap.</summary>
+    public static readonly TimeSpan DefaultPollPeriod = TimeSpan.FromMilliseconds(10);
+
+    public SiloKafkaStreamConfigurator(string name, Action<Action<IServiceCollection>> configureServices)
+        : base(name, configureServices, KafkaAdapterFactory.Create)
+    {
+        ConfigureDelegate(services =>
+        {
+            services.AddOptions<KafkaStreamOptions>(name);
+            services.ConfigureNamedOptionForLogging<KafkaStreamOptions>(name);
+            services.AddTransient<IConfigurationValidator>(sp =>
+                new KafkaStreamOptionsValidator(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), name));
+            services.AddKeyedSingleton<IKafkaStreamStatus>(name, (sp, _) => (KafkaAdapterFactory)sp.GetRequiredKeyedService<IQueueAdapterFactory>(name));
+            // Streams of this provider are consumed by implicit subscriptions; no pub/sub store is needed.
+            services.AddOptions<StreamPubSubOptions>(name).Configure(o => o.PubSubType = StreamPubSubType.ImplicitOnly);
+            services.AddOptions<StreamPullingAgentOptions>(name).Configure(o => o.GetQueueMsgsTimerPeriod = DefaultPollPeriod);
+            services.TryAddSingleton(TimeProvider.System);
+        });
+    }
+}
+
+/// <summary>The Kafka stream provider's configuration methods.</summary>
+public static class KafkaStreamConfiguratorExtensions
+{
+    /// <summary>Configures the provider's <see cref="KafkaStreamOptions"/>.</summary>
+    public static ISiloKafkaStreamConfigurator ConfigureKafka(this ISiloKafkaStreamConfigurator configurator, Action<OptionsBuilder<KafkaStreamOptions>> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configurator);
+        configurator.Configure(configure);
+        return configurator;
+    }
+
+    /// <summary>Sets what the bytes of the provider's topics mean.</summary>
+    public static ISiloKafkaStreamConfigurator UseDataAdapter(this ISiloKafkaStreamConfigurator configurator, Func<IServiceProvider, string, IKafkaDataAdapter> factory)
+    {
+        ArgumentNullException.ThrowIfNull(configurator);
+        configurator.ConfigureComponent(factory);
+        return configurator;
+    }
+
+    /// <summary>Sets <typeparamref name="TAdapter"/> (created from the silo's services) as the data adapter.</summary>
+    public static ISiloKafkaStreamConfigurator UseDataAdapter<TAdapter>(this ISiloKafkaStreamConfigurator configurator)
+        where TAdapter : IKafkaDataAdapter =>
+        configurator.UseDataAdapter((sp, _) => ActivatorUtilities.CreateInstance<TAdapter>(sp));
+}

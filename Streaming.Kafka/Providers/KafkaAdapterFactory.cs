@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Confluent.Kafka;
+using Hearth.Streaming.Kafka.Caching;
+using Hearth.Streaming.Kafka.Diagnostics;
+using Hearth.Streaming.Kafka.Hosting;
+using Hearth.Streaming.Kafka.Producing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Streams;
+using ErrorCode = Confluent.Kafka.ErrorCode;
+
+namespace Hearth.Streaming.Kafka.Providers;
+
+/// <summary>
+/// The provider's entry point for Orleans: reads the input topics' partition counts when the silo starts,
+/// makes one queue per partition, and creates a queue's cache and receiver when Orleans' balancer gives
+/// this silo the queue.
+/// </summary>
+public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAdapterCache, IKafkaStreamStatus, IDisposable
+{
+    private readonly string _name;
+    private readonly KafkaStreamOptions _options;
+    private readonly KafkaClients _clients;
+    private readonly IKafkaDataAdapter _dataAdapter;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly KafkaStreamMetrics _metrics;
+    private readonly KafkaPublisher _publisher;
+    private readonly ConcurrentDictionary<QueueId, KafkaQueueCache> _caches = new();
+    private readonly ConcurrentDictionary<QueueId, KafkaQueueReceiver> _receivers = new();
+    private KafkaQueueMapper? _mapper;
+    private KafkaQueueAdapter? _adapter;
+
+    public KafkaAdapterFactory(
+        string name, KafkaStreamOptions options, IKafkaDataAdapter dataAdapter, ILoggerFactory loggers, IMeterFactory meters, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _name = name;
+        _options = options;
+        _dataAdapter = dataAdapter;
+        _loggers = loggers;
+        _logger = loggers.CreateLogger<KafkaAdapterFactory>();
+        _time = time;
+        _clients = new KafkaClients(name, options, loggers);
+        _metrics = new KafkaStreamMetrics(meters, Partitions);
+        _publisher = new KafkaPublisher(_clients.CreateProducer(), _metrics, loggers.CreateLogger<KafkaPublisher>());
+    }
+
+    /// <summary>Creates the factory of provider <paramref name="name"/> from the silo's services (what <c>AddKafkaStreams</c> registers).</summary>
+    public static KafkaAdapterFactory Create(IServiceProvider services, string name)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var dataAdapter = services.GetKeyedService<IKafkaDataAdapter>(name)
+            ?? throw new InvalidOperationException($"Kafka stream provider '{name}' has no data adapter; configure one with UseDataAdapter.");
+        return new KafkaAdapterFactory(
+            name,
+            services.GetOptionsByName<KafkaStreamOptions>(name),
+            dataAdapter,
+            services.GetRequiredService<ILoggerFactory>(),
+            services.GetRequiredService<IMeterFactory>(),
+            services.GetService<TimeProvider>() ?? TimeProvider.System);
+    }
+
+    /// <summary>The provider's producer.</summary>
+    public KafkaPublisher Publisher => _publisher;
+
+    /// <summary>The input topics with their partition counts, once the silo has started the provider.</summary>
+    public IReadOnlyList<(string Topic, int Partitions)> Topics { get; private set; } = [];
+
+    /// <summary>The partitions this silo pulls now.</summary>
+    public IReadOnlyList<KafkaPartitionStatus> Partitions() =>
+        _receivers.Values.Select(r => r.Status()).OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition).ToList();
+
+    [Obsolete("Orleans calls the overload with a CancellationToken, which forwards here.")]
+    public Task<IQueueAdapter> CreateAdapter() => CreateAdapter(CancellationToken.None);
+
+    public async Task<IQueueAdapter> CreateAdapter(CancellationToken cancellationToken)
+    {
+        if (_adapter is null)
+        {
+            Topics = await ReadTopicsAsync(cancellationToken).ConfigureAwait(false);
+            _mapper = new KafkaQueueMapper(Topics);
+            _adapter = new KafkaQueueAdapter(_name, _options, _dataAdapter, _publisher, CreateReceiver);
+            LogTopics(_logger, _name, string.Join(", ", Topics.Select(t => $"{t.Topic} ({t.Partitions} partitions)")), _options.GroupId);
+        }
+
+        return _adapter;
+    }
+
+    public IQueueAdapterCache GetQueueAdapterCache() => this;
+
+    public IStreamQueueMapper GetStreamQueueMapper() =>
+        _mapper ?? throw new InvalidOperationException("The Kafka stream provider has not read its topics yet.");
+
+    public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) =>
+        // The cache marks a batch whose delivery failed for good (RecordDeliveryFailure) and the receiver
+        // dead-letters it when it is purged; subscriptions are never faulted.
+        Task.FromResult<IStreamFailureHandler>(new NoOpStreamDeliveryFailureHandler(false));
+
+    public IQueueCache CreateQueueCache(QueueId queueId)
+    {
+        var cache = new KafkaQueueCache(queueId, _options.CacheSize, _options.MaxBatchSize);
+        _caches[queueId] = cache;
+        return cache;
+    }
+
+    private KafkaQueueReceiver CreateReceiver(QueueId queueId)
+    {
+        var (topic, partition) = ((KafkaQueueMapper)GetStreamQueueMapper()).PartitionOf(queueId);
+        _caches.TryGetValue(queueId, out var cache);
+        var receiver = new KafkaQueueReceiver(
+            queueId, new TopicPartition(topic, partition), _clients, _dataAdapter, _publisher, _metrics, cache, _time,
+            _loggers.CreateLogger<KafkaQueueReceiver>(), Released);
+        _receivers[queueId] = receiver;
+        return receiver;
+    }
+
+    /// <summary>Called by a receiver when it has shut down (a new receiver of the same queue may exist already).</summary>
+    private void Released(KafkaQueueReceiver receiver)
+    {
+        _receivers.TryRemove(new KeyValuePair<QueueId, KafkaQueueReceiver>(receiver.QueueId, receiver));
+        if (receiver.Cache is { } cache)
+        {
+            _caches.TryRemove(new KeyValuePair<QueueId, KafkaQueueCache>(receiver.QueueId, cache));
+        }
+    }
+
+    private async Task<IReadOnlyList<(string Topic, int Partitions)>> ReadTopicsAsync(CancellationToken cancellationToken)
+    {
+        using var admin = _clients.CreateAdminClient();
+        var topics = new List<(string, int)>();
+        foreach (var topic in _options.Topics)
+        {
+            var metadata = await Task.Run(() => admin.GetMetadata(topic, _options.MetadataTimeout), cancellationToken).ConfigureAwait(false);
+            var described = metadata.Topics.SingleOrDefault(t => t.Topic == topic);
+            if (described is null || described.Error.Code == ErrorCode.UnknownTopicOrPart || described.Partitions.Count == 0)
+            {
+                throw new KafkaTopicNotFoundException(topic, _options.BootstrapServers);
+            }
+
+            if (described.Error.IsError)
+            {
+                throw new InvalidOperationException($"Kafka topic '{topic}' cannot be read: {described.Error.Reason}.");
+            }
+
+            topics.Add((topic, described.Partitions.Count));
+        }
+
+        return topics;
+    }
+
+    public void Dispose() => _publisher.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka stream provider {Provider} reads {Topics}; checkpoints are offsets of consumer group {GroupId}")]
+    private static partial void LogTopics(ILogger logger, string provider, string topics, string groupId);
+}
+
+/// <summary>What a Kafka stream provider is doing on this silo.</summary>
+public interface IKafkaStreamStatus
+{
+    /// <summary>The provider's producer.</summary>
+    KafkaPublisher Publisher { get; }
+
+    /// <summary>The input topics with their partition counts (empty until the provider has started).</summary>
+    IReadOnlyList<(string Topic, int Partitions)> Topics { get; }
+
+    /// <summary>The partitions this silo pulls now.</summary>
+    IReadOnlyList<KafkaPartitionStatus> Partitions();
+}
+
+/// <summary>An input topic the provider was told to read does not exist.</summary>
+public sealed class KafkaTopicNotFoundException(string topic, string bootstrapServers)
+    : Exception($"Kafka topic '{topic}' does not exist on {bootstrapServers}. Create it (the provider never creates topics).")
+{
+    public string Topic { get; } = topic;
+}

@@ -1,0 +1,84 @@
+using Orleans.Streams;
+
+namespace Hearth.Streaming.Kafka.Providers;
+
+/// <summary>
+/// The events of one stream that one read of a partition brought, in offset order: a consumer gets them
+/// in one delivery (a batch observer in one call). Immutable once built, so Orleans passes it to a
+/// consumer on the same silo without copying.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("hearth.kafka.batch")]
+public sealed class KafkaBatchContainer : IBatchContainer
+{
+    [NonSerialized]
+    private KafkaSequenceToken? _sequenceToken;
+
+    public KafkaBatchContainer(StreamId streamId, string topic, int partition, string incarnation, long[] offsets, long[] timestamps, object[] events)
+    {
+        ArgumentNullException.ThrowIfNull(offsets);
+        ArgumentNullException.ThrowIfNull(timestamps);
+        ArgumentNullException.ThrowIfNull(events);
+        if (offsets.Length == 0 || offsets.Length != events.Length || timestamps.Length != events.Length)
+        {
+            throw new ArgumentException("A batch has at least one event, and one offset and timestamp per event.", nameof(offsets));
+        }
+
+        StreamId = streamId;
+        Topic = topic;
+        Partition = partition;
+        Incarnation = incarnation;
+        Offsets = offsets;
+        Timestamps = timestamps;
+        Events = events;
+    }
+
+    [Id(0)]
+    public StreamId StreamId { get; private set; }
+
+    [Id(1)]
+    public string Topic { get; private set; }
+
+    [Id(2)]
+    public int Partition { get; private set; }
+
+    [Id(3)]
+    public string Incarnation { get; private set; }
+
+    /// <summary>The offset of each event, ascending.</summary>
+    [Id(4)]
+    public long[] Offsets { get; private set; }
+
+    /// <summary>The Kafka message timestamp of each event, Unix milliseconds.</summary>
+    [Id(5)]
+    public long[] Timestamps { get; private set; }
+
+    [Id(6)]
+    public object[] Events { get; private set; }
+
+    /// <summary>The position of the first event.</summary>
+    public StreamSequenceToken SequenceToken => _sequenceToken ??= TokenOf(0);
+
+    /// <summary>How many events the batch holds.</summary>
+    public int Count => Events.Length;
+
+    /// <summary>The receiver's bookkeeping for this batch on the silo that read it (never serialized).</summary>
+    [NonSerialized]
+    internal PendingBatch? Pending;
+
+    public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>()
+    {
+        for (var i = 0; i < Events.Length; i++)
+        {
+            if (Events[i] is T item)
+            {
+                yield return Tuple.Create(item, (StreamSequenceToken)TokenOf(i));
+            }
+        }
+    }
+
+    public bool ImportRequestContext() => false;
+
+    public override string ToString() => $"{StreamId} {Topic}/{Partition}@{Offsets[0]}..{Offsets[^1]} ({Events.Length} events)";
+
+    private KafkaSequenceToken TokenOf(int index) => new(Topic, Partition, Offsets[index], 0, Incarnation, Timestamps[index]);
+}

@@ -1,0 +1,119 @@
+using Confluent.Kafka;
+using Hearth.Streaming.Kafka.Hosting;
+using Microsoft.Extensions.Logging;
+using ErrorCode = Confluent.Kafka.ErrorCode;
+
+namespace Hearth.Streaming.Kafka.Providers;
+
+/// <summary>Builds a provider's Kafka clients from its <see cref="KafkaStreamOptions"/>, with librdkafka's logs routed to ILogger.</summary>
+internal sealed partial class KafkaClients(string providerName, KafkaStreamOptions options, ILoggerFactory loggers)
+{
+    private readonly ILogger _logger = loggers.CreateLogger("Hearth.Streaming.Kafka.Librdkafka");
+
+    public KafkaStreamOptions Options => options;
+
+    /// <summary>
+    /// The consumer of one queue: manually assigned (never joins the group, Orleans balances the queues),
+    /// committing the offsets the receiver stores, in the background every <see cref="KafkaStreamOptions.AutoCommitIntervalMs"/>.
+    /// </summary>
+    public IConsumer<byte[]?, byte[]?> CreateConsumer(string queueName)
+    {
+        var config = new ConsumerConfig(Common($"{queueName}", options.ConsumerProperties))
+        {
+            GroupId = options.GroupId,
+            EnableAutoCommit = true,
+            AutoCommitIntervalMs = options.AutoCommitIntervalMs,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnablePartitionEof = false,
+            QueuedMinMessages = options.QueuedMinMessages,
+            QueuedMaxMessagesKbytes = options.QueuedMaxMessagesKbytes,
+            // Only the fields the receiver reads.
+            ConsumeResultFields = "timestamp,headers",
+        };
+        return new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetLogHandler((_, m) => LogLibrdkafka(m))
+            .SetErrorHandler((_, e) => LogError(e))
+            .Build();
+    }
+
+    /// <summary>The provider's producer: idempotent, murmur2 partitioning like Java clients, lz4.</summary>
+    public IProducer<byte[]?, byte[]?> CreateProducer()
+    {
+        var config = new ProducerConfig(Common("producer", options.ProducerProperties))
+        {
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            Partitioner = Partitioner.Murmur2Random,
+            LingerMs = options.LingerMs,
+            CompressionType = CompressionType.Lz4,
+            EnableDeliveryReports = true,
+            DeliveryReportFields = "status",
+        };
+        return new ProducerBuilder<byte[]?, byte[]?>(config)
+            .SetLogHandler((_, m) => LogLibrdkafka(m))
+            .SetErrorHandler((_, e) => LogError(e))
+            .Build();
+    }
+
+    /// <summary>A client for metadata requests, which never creates a topic by asking about it.</summary>
+    public IAdminClient CreateAdminClient()
+    {
+        var config = new AdminClientConfig(Common("admin", new Dictionary<string, string>()));
+        return new AdminClientBuilder(config)
+            .SetLogHandler((_, m) => LogLibrdkafka(m))
+            .SetErrorHandler((_, e) => LogError(e))
+            .Build();
+    }
+
+    private Dictionary<string, string> Common(string role, IDictionary<string, string> roleProperties)
+    {
+        // Ours first, then the operator's Properties (security settings and the like) and the role's own on
+        // top; what the builders set afterwards (group id, commit mode...) is not overridable.
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["bootstrap.servers"] = options.BootstrapServers,
+            ["client.id"] = $"{options.ClientId}-{providerName}-{role}",
+            ["log.connection.close"] = "false",
+        };
+        foreach (var (key, value) in options.Properties.Concat(roleProperties))
+        {
+            properties[key] = value;
+        }
+
+        return properties;
+    }
+
+    private void LogLibrdkafka(LogMessage message)
+    {
+        var level = message.Level switch
+        {
+            SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical or SyslogLevel.Error => LogLevel.Error,
+            SyslogLevel.Warning => LogLevel.Warning,
+            SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Debug,
+            _ => LogLevel.Trace,
+        };
+        LogLibrdkafka(_logger, level, message.Name, message.Facility, message.Message);
+    }
+
+    private void LogError(Error error)
+    {
+        if (error.IsFatal)
+        {
+            LogFatal(_logger, error.Code, error.Reason);
+        }
+        else
+        {
+            LogKafkaError(_logger, error.Code, error.Reason);
+        }
+    }
+
+    [LoggerMessage(Message = "{Client} {Facility}: {Text}")]
+    private static partial void LogLibrdkafka(ILogger logger, LogLevel level, string client, string facility, string text);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Kafka client failed fatally ({Code}): {Reason}")]
+    private static partial void LogFatal(ILogger logger, ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka client error ({Code}): {Reason}; librdkafka retries by itself")]
+    private static partial void LogKafkaError(ILogger logger, ErrorCode code, string reason);
+}
