@@ -57,6 +57,7 @@ cat <<INFO
   Hearth is running: one silo, embedded Kafka, SQLite state, $THERMOSTATS simulated thermostats.
 
   Dashboard          http://127.0.0.1:$HTTP_PORT/dashboard
+  Orleans Dashboard  http://127.0.0.1:$HTTP_PORT/orleans/
   HTTP API           http://127.0.0.1:$HTTP_PORT/api/cluster   http://127.0.0.1:$HTTP_PORT/api/thermostats/t-7
   Metrics            http://127.0.0.1:$HTTP_PORT/metrics
   Silo log           $STATE/silo.log

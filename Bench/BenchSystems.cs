@@ -3,8 +3,9 @@ using Confluent.Kafka;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
-using Hearth.Runtime.Hosting;
 using Hearth.Silo.Hosting;
+using Hearth.Streaming.Kafka.Hosting;
+using Hearth.Streaming.Kafka.Providers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,9 +57,10 @@ internal abstract class BenchSystem : IAsyncDisposable
         EnableAutoOffsetStore = false,
         PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
         // The same prefetch tuning as the silo's defaults.
-        QueuedMinMessages = Runtime.Configuration.KafkaOptions.DefaultQueuedMinMessages,
-        QueuedMaxMessagesKbytes = Runtime.Configuration.KafkaOptions.DefaultQueuedMaxMessagesKbytes,
+        QueuedMinMessages = KafkaStreamOptions.DefaultQueuedMinMessages,
+        QueuedMaxMessagesKbytes = KafkaStreamOptions.DefaultQueuedMaxMessagesKbytes,
         FetchWaitMaxMs = FetchWaitMaxMs,
+        FetchQueueBackoffMs = 10,
     };
 
     /// <summary>
@@ -72,7 +74,7 @@ internal abstract class BenchSystem : IAsyncDisposable
         BootstrapServers = bootstrap,
         EnableIdempotence = true,
         Partitioner = Partitioner.Murmur2Random,
-        LingerMs = Runtime.Configuration.KafkaOptions.DefaultLingerMs,
+        LingerMs = KafkaStreamOptions.DefaultLingerMs,
         CompressionType = CompressionType.Lz4,
         EnableDeliveryReports = false,
     };
@@ -196,16 +198,18 @@ internal sealed class InMemoryControllerSystem(string bootstrap, string input, s
     public override DateTimeOffset? SourceTimestamp(byte[] key, byte[] value) => ThermostatJson.DecodeCommand(value).Value?.Timestamp;
 }
 
-/// <summary>The product: a silo with grains, SQLite state and checkpointed offsets.</summary>
+/// <summary>The product: an Orleans silo with the Kafka stream provider, the controller grains and their state in SQLite.</summary>
 internal sealed class SiloSystem(string bootstrap, string input, string output, string deadLetter, string database)
     : BenchSystem("silo (SQLite, durable)", bootstrap, input, output)
 {
     private WebApplication? _app;
-    private GrainRuntimeStatus? _status;
+    private IKafkaStreamStatus? _kafka;
+    private ThermostatMetrics? _metrics;
 
-    public override long Processed => _status?.Metrics.ForTopic(Input).Processed ?? 0;
+    /// <summary>Messages whose delivery to their controller completed (commands acknowledged, decisions stored).</summary>
+    public override long Processed => _kafka?.Partitions().Sum(p => p.Delivered) ?? 0;
 
-    public long Commands => _status?.Metrics.ForTopic(Output).Published ?? 0;
+    public long Commands => _metrics?.Totals.Commands ?? 0;
 
     public override async Task StartAsync()
     {
@@ -214,9 +218,10 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Urls"] = "http://127.0.0.1:0",
+                ["Orleans:SiloPort"] = "0",
+                ["Orleans:GatewayPort"] = "0",
                 ["Kafka:BootstrapServers"] = Bootstrap,
                 ["Kafka:GroupId"] = $"bench-silo-{Guid.NewGuid():N}",
-                ["Kafka:Ephemeral"] = "true",
                 ["Topics:Readings"] = Input,
                 ["Topics:Settings"] = Input,
                 ["Topics:Commands"] = Output,
@@ -227,29 +232,38 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
             });
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddFilter("Orleans", LogLevel.Error);
         });
-        _status = _app.Services.GetRequiredService<GrainRuntimeStatus>();
+        _kafka = _app.Services.GetRequiredKeyedService<IKafkaStreamStatus>(ThermostatStreams.Provider);
+        _metrics = _app.Services.GetRequiredService<ThermostatMetrics>();
         await _app.StartAsync();
-        await _status.FirstAssignment.WaitAsync(TimeSpan.FromSeconds(60));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (_kafka.Topics.Count == 0 || _kafka.Partitions().Count < _kafka.Topics.Sum(t => t.Partitions))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The silo did not pull every partition within a minute.");
+            }
+
+            await Task.Delay(10);
+        }
+
         StartedAt = Stopwatch.GetTimestamp();
     }
 
-    /// <summary>Waits for the checkpoint that makes everything processed durable (and flushes its outputs).</summary>
+    /// <summary>Waits until the checkpoints cover everything processed (committed within the commit interval).</summary>
     public override async Task CompleteAsync(long processed)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Check()
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (_kafka!.Partitions().Sum(p => p.Checkpoint) < processed)
         {
-            if (_status!.StoredOffsets.Where(o => o.Key.Topic == Input).Sum(o => o.Value) >= processed)
+            if (DateTime.UtcNow > deadline)
             {
-                done.TrySetResult();
+                throw new TimeoutException("The checkpoints did not cover the input within two minutes.");
             }
-        }
 
-        _status!.CheckpointStored += Check;
-        Check();
-        await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
-        _status.CheckpointStored -= Check;
+            await Task.Delay(5);
+        }
     }
 
     public override async ValueTask DisposeAsync()

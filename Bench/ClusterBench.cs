@@ -1,19 +1,16 @@
-using SiloStatus = Hearth.Runtime.Membership.SiloStatus;
 using System.Diagnostics;
 using System.Globalization;
-using Hearth.Runtime.Membership;
-using Hearth.Runtime.Storage.AdoNet;
-using Hearth.Runtime.Storage.Postgres;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Confluent.Kafka;
 using Hearth.Silo.EmbeddedKafka;
-using Hearth.TestingHost;
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
+using Hearth.Tests.Infrastructure;
 
 namespace Hearth.Bench;
 
 /// <summary>
 /// <c>bench cluster</c>: the same input through 1 and then 3 silo processes sharing one embedded broker and
-/// one PostgreSQL database, measured until every reading's state and offset are durable.
+/// one PostgreSQL database (Orleans membership and grain state), measured until every reading is checkpointed.
 /// </summary>
 internal static class ClusterBench
 {
@@ -22,7 +19,7 @@ internal static class ClusterBench
         using var kafka = new EmbeddedKafkaCluster();
         var input = new BenchInput(thermostats, readings);
         Console.WriteLine($"cluster: {readings:N0} readings + {thermostats:N0} settings, {partitions} partitions, silos as processes, " +
-                          $"PostgreSQL state, one embedded broker at {kafka.BootstrapServers}");
+                          $"PostgreSQL state and membership, one embedded broker at {kafka.BootstrapServers}");
         var results = new List<(int Silos, double PerSecond, double Seconds)>();
         foreach (var count in new[] { 1, 3 })
         {
@@ -33,8 +30,6 @@ internal static class ClusterBench
             }
 
             var database = await PostgresServer.CreateDatabaseAsync();
-            var dialect = new PostgresDialect(database);
-            var membership = new AdoNetMembershipTable(new AdoNetDatabase(dialect, TimeProvider.System, NullLogger<AdoNetDatabase>.Instance));
             var silos = new List<SiloProcess>();
             try
             {
@@ -43,20 +38,24 @@ internal static class ClusterBench
                     var silo = SiloProcess.Start($"{run}-silo{i}", Settings(kafka.BootstrapServers, run, database, $"{run}-silo{i}"), output: null);
                     silos.Add(silo);
                     await silo.WaitUntilActiveAsync(TimeSpan.FromSeconds(90));
+                    await silo.WaitForLineAsync(l => l.Contains("Now listening on:", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "listening");
                 }
 
+                using var http = new HttpClient { BaseAddress = new Uri(silos[0].HttpAddress!) };
                 await Poll.UntilAsync(async () =>
                 {
-                    var active = (await membership.ReadSilosAsync(run, CancellationToken.None)).Where(s => s.Status == SiloStatus.Active).ToList();
-                    return active.Count == count && active.Sum(s => s.Partitions.Count) == partitions;
-                }, TimeSpan.FromMinutes(5), "every partition owned");
+                    var cluster = await http.GetFromJsonAsync<JsonElement>("/api/cluster");
+                    var queues = cluster.GetProperty("queues").EnumerateArray().Select(q => q.GetProperty("owner").GetString()).ToList();
+                    return queues.All(q => q is not null) && queues.Distinct().Count() == count;
+                }, TimeSpan.FromMinutes(5), "every partition pulled, by every silo");
                 var clock = Stopwatch.StartNew();
                 input.ProduceTo(kafka.BootstrapServers, $"{run}-in");
-                await Poll.UntilAsync(async () => await StoredAsync(database, run) >= input.Messages, TimeSpan.FromMinutes(5), "every reading durable");
+                await Poll.UntilAsync(() => Task.FromResult(Committed(kafka.BootstrapServers, run, $"{run}-in", partitions) >= input.Messages),
+                    TimeSpan.FromMinutes(5), "every reading checkpointed");
                 var seconds = clock.Elapsed.TotalSeconds;
                 results.Add((count, input.Messages / seconds, seconds));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{count} silo(s): {input.Messages / seconds:N0} msgs/s durable ({seconds:F2} s from the first reading produced to the last one stored)"));
+                    $"{count} silo(s): {input.Messages / seconds:N0} msgs/s ({seconds:F2} s from the first reading produced to the last one checkpointed)"));
             }
             finally
             {
@@ -66,7 +65,6 @@ internal static class ClusterBench
                     await silo.DisposeAsync();
                 }
 
-                dialect.Dispose();
                 await PostgresServer.DropDatabaseAsync(database);
             }
         }
@@ -80,9 +78,12 @@ internal static class ClusterBench
     {
         ["Urls"] = "http://127.0.0.1:0",
         ["Silo:Name"] = name,
+        ["Orleans:SiloPort"] = "0",
+        ["Orleans:GatewayPort"] = "0",
+        ["Orleans:AdvertisedAddress"] = "127.0.0.1",
+        ["Orleans:ClusterId"] = run,
         ["Kafka:BootstrapServers"] = bootstrap,
         ["Kafka:GroupId"] = run,
-        ["Kafka:SessionTimeoutMs"] = "3000",
         ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = BenchSystem.FetchWaitMaxMs.ToString(CultureInfo.InvariantCulture),
         ["Topics:Readings"] = $"{run}-in",
         ["Topics:Settings"] = $"{run}-in",
@@ -91,18 +92,15 @@ internal static class ClusterBench
         ["Storage:Provider"] = "postgres",
         ["Storage:ConnectionString"] = database,
         ["Logging:LogLevel:Default"] = "Warning",
-        ["Logging:LogLevel:Hearth.Runtime.Membership"] = "Information",
+        ["Logging:LogLevel:Hearth.Silo.Hosting.ActiveSiloAnnouncer"] = "Information",
     };
 
-    private static Task<long> StoredAsync(string database, string run) =>
-        ScalarAsync(database, "SELECT COALESCE(SUM(next_offset), 0) FROM hearth_partition_offset WHERE group_id = @g", run);
-
-    private static async Task<long> ScalarAsync(string database, string sql, string group)
+    /// <summary>The sum of the committed offsets of <paramref name="topic"/>'s partitions.</summary>
+    private static long Committed(string bootstrap, string group, string topic, int partitions)
     {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.AddWithValue("g", group);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = group })
+            .SetLogHandler((_, _) => { }).Build();
+        return consumer.Committed(Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p)), TimeSpan.FromSeconds(10))
+            .Sum(c => Math.Max(0, c.Offset.Value));
     }
 }

@@ -1,13 +1,19 @@
 namespace Hearth.Grains.Interfaces;
 
 /// <summary>
-/// The controller of one thermostat, addressed by thermostat id. It receives readings and settings
-/// from Kafka and publishes <see cref="HeaterCommand"/>s; this interface is what callers may ask of it.
+/// The controller of one thermostat, addressed by <see cref="ThermostatKeys.GrainKey"/> of the thermostat id.
+/// It receives readings and settings from Kafka and publishes <see cref="HeaterCommand"/>s; this interface is
+/// what callers may ask of it.
 /// </summary>
-public interface IThermostatControllerGrain
+[Alias("hearth.IThermostatControllerGrain")]
+public interface IThermostatControllerGrain : IGrainWithStringKey
 {
-    /// <summary>The controller's current state.</summary>
-    Task<ThermostatStatus> GetStatusAsync();
+    /// <summary>
+    /// The controller's current state, or null for a thermostat that has never sent a reading or received a
+    /// setting (the activation such a call creates goes away at once and stores nothing).
+    /// </summary>
+    [Alias("GetStatus")]
+    Task<ThermostatStatus?> GetStatusAsync();
 }
 
 /// <summary>A thermostat controller's state as seen from outside.</summary>
@@ -15,14 +21,48 @@ public interface IThermostatControllerGrain
 /// <param name="Heater">The last action commanded, or null if none was yet.</param>
 /// <param name="LastCommandSeq">The <see cref="HeaterCommand.Seq"/> of the last command (0 when none).</param>
 /// <param name="RecentCommands">The last few commands, newest first.</param>
+/// <param name="Silo">The silo hosting the controller's activation (set by the grain).</param>
+[GenerateSerializer, Immutable, Alias("hearth.ThermostatStatus")]
 public sealed record ThermostatStatus(
-    string ThermostatId,
-    double? Setpoint,
-    double? UpDelta,
-    double? DownDelta,
-    double? LastMeasurement,
-    DateTimeOffset? LastReadingAt,
-    HeaterAction? Heater,
-    long LastCommandSeq,
-    DateTimeOffset? LastCommandAt,
-    IReadOnlyList<HeaterCommand> RecentCommands);
+    [property: Id(0)] string ThermostatId,
+    [property: Id(1)] double? Setpoint,
+    [property: Id(2)] double? UpDelta,
+    [property: Id(3)] double? DownDelta,
+    [property: Id(4)] double? LastMeasurement,
+    [property: Id(5)] DateTimeOffset? LastReadingAt,
+    [property: Id(6)] HeaterAction? Heater,
+    [property: Id(7)] long LastCommandSeq,
+    [property: Id(8)] DateTimeOffset? LastCommandAt,
+    [property: Id(9)] IReadOnlyList<HeaterCommand> RecentCommands,
+    [property: Id(10)] string? Silo = null);
+
+/// <summary>
+/// Thermostat ids and grain keys. A grain key is the thermostat id behind a fixed prefix: Orleans stores
+/// string keys that look like hexadecimal numbers (<c>cafe</c>, <c>0CAFE</c>) as the number they spell, so
+/// two such thermostats would share one stored state; the prefix keeps every key a plain string.
+/// </summary>
+public static class ThermostatKeys
+{
+    /// <summary>The prefix of every controller grain key and of every input stream key.</summary>
+    public const string Prefix = "t:";
+
+    /// <summary>The longest thermostat id, in characters.</summary>
+    public const int MaxLength = 255;
+
+    /// <summary>The grain key (and input stream key) of <paramref name="thermostatId"/>.</summary>
+    public static string GrainKey(string thermostatId) => Prefix + thermostatId;
+
+    /// <summary>The thermostat id a grain key stands for.</summary>
+    /// <exception cref="ArgumentException">The key is not a thermostat's.</exception>
+    public static string ThermostatId(string grainKey) =>
+        grainKey.StartsWith(Prefix, StringComparison.Ordinal)
+            ? grainKey[Prefix.Length..]
+            : throw new ArgumentException($"'{grainKey}' is not a thermostat grain key.", nameof(grainKey));
+
+    /// <summary>Why <paramref name="thermostatId"/> cannot be a thermostat id, or null if it can.</summary>
+    public static string? Problem(string thermostatId) =>
+        string.IsNullOrWhiteSpace(thermostatId) ? "the id is empty"
+        : thermostatId.Length > MaxLength ? $"the id is {thermostatId.Length} characters long; at most {MaxLength} are allowed"
+        : thermostatId.Any(char.IsControl) ? "the id contains control characters"
+        : null;
+}

@@ -1,52 +1,212 @@
 using Hearth.Grains.Interfaces;
-using Hearth.Runtime;
+using Hearth.Streaming.Kafka.Providers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Storage;
+using Orleans.Streams;
+using Orleans.Streams.Core;
 
 namespace Hearth.Grains;
 
 /// <summary>
-/// Hosts a <see cref="ThermostatController"/> as a grain: one activation per thermostat id, fed with
-/// the thermostat's readings and settings, publishing heater commands.
+/// Hosts a <see cref="ThermostatController"/> as an Orleans grain: one activation per thermostat, fed by
+/// implicit subscriptions to the thermostat's readings and settings streams, publishing heater commands.
 /// </summary>
-public sealed class ThermostatControllerGrain
-    : Grain<ThermostatState>, IThermostatControllerGrain, IStreamSubscriber<ThermostatMessage>
+/// <remarks>
+/// <para>Within one delivery, in this order: skip inputs already applied (offset not above the one stored for
+/// their stream and partition); apply the rest; publish the commands and wait until Kafka has them; write
+/// the state if a setting or a command changed it; only then complete the delivery, which lets the
+/// partition's checkpoint pass the inputs. A delivery that only refreshed the last measurement is written
+/// behind (<see cref="ThermostatGrainOptions.WriteBehindInterval"/>, and on deactivation): losing it in a
+/// crash loses no decision, and the next reading refreshes it.</para>
+/// <para>Any failure (Kafka, storage, a newer activation's write: <see cref="InconsistentStateException"/>)
+/// deactivates the grain without writing, so the retried delivery starts from the stored state.</para>
+/// </remarks>
+[ImplicitStreamSubscription(ThermostatStreams.Readings)]
+[ImplicitStreamSubscription(ThermostatStreams.Settings)]
+public sealed partial class ThermostatControllerGrain(
+    [PersistentState(ThermostatStorage.StateName, ThermostatStorage.ProviderName)] IPersistentState<ThermostatState> state,
+    ThermostatMetrics metrics,
+    IOptions<ThermostatGrainOptions> options,
+    ILogger<ThermostatControllerGrain> logger)
+    : Grain, IThermostatControllerGrain, IStreamSubscriptionObserver
 {
-    /// <summary>The grain type's stable name, stored with its state.</summary>
-    public const string GrainTypeName = "thermostat";
+    private ThermostatController _controller = null!;
+    private IAsyncStream<HeaterCommand> _commands = null!;
+    private string _silo = "";
+    private bool _dirty;
+    private bool _broken;
+    private bool _applied;
 
-    private readonly ThermostatController _controller;
-    private readonly IOutputStream<HeaterCommand> _commands;
-    private readonly ThermostatMetrics _metrics;
-
-    public ThermostatControllerGrain(IGrainContext context, ThermostatMetrics metrics) : base(context)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _controller = new ThermostatController(GrainKey, State);
-        _commands = GetOutputStream<HeaterCommand>(ThermostatStreams.Commands);
-        _metrics = metrics;
+        var id = ThermostatKeys.ThermostatId(this.GetPrimaryKeyString());
+        _controller = new ThermostatController(id, state.State);
+        _commands = this.GetStreamProvider(ThermostatStreams.Provider)
+            .GetStream<HeaterCommand>(StreamId.Create(ThermostatStreams.Commands, id));
+        _silo = RuntimeIdentity;
+        this.RegisterGrainTimer(WriteBehindAsync, options.Value.WriteBehindInterval, options.Value.WriteBehindInterval);
+        metrics.Activated();
+        return Task.CompletedTask;
     }
 
-    public async ValueTask OnNextAsync(ThermostatMessage item, StreamPosition position)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        switch (item)
+        metrics.Deactivated();
+        if (_dirty && !_broken)
         {
-            case ThermostatReading reading:
-                _metrics.Reading();
-                if (_controller.Apply(reading) is { } command)
-                {
-                    await _commands.OnNextAsync(command);
-                    _metrics.Command(command.Action);
-                }
+            try
+            {
+                await state.WriteStateAsync(cancellationToken);
+            }
+            catch (Exception e)
+            {
+                // Only the last measurement is lost; every decision was written when it was made.
+                LogWriteBehindFailed(logger, _controller.ThermostatId, e);
+            }
+        }
+    }
 
+    public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
+    {
+        ArgumentNullException.ThrowIfNull(handleFactory);
+        switch (handleFactory.StreamId.GetNamespace())
+        {
+            case ThermostatStreams.Readings:
+                await handleFactory.Create<ThermostatReading>().ResumeAsync(OnReadingsAsync);
                 break;
-            case ThermostatSetting setting:
-                _metrics.Setting();
-                _controller.Apply(setting);
+            case ThermostatStreams.Settings:
+                await handleFactory.Create<ThermostatSetting>().ResumeAsync(OnSettingsAsync);
                 break;
-            default:
-                throw new ArgumentException($"Unexpected message type {item.GetType().Name}.", nameof(item));
+        }
+    }
+
+    public Task<ThermostatStatus?> GetStatusAsync()
+    {
+        if (!state.RecordExists && !_applied)
+        {
+            // Never seen: leave nothing behind (no record is written, the activation goes at once).
+            DeactivateOnIdle();
+            return Task.FromResult<ThermostatStatus?>(null);
         }
 
-        await WriteStateAsync();
+        return Task.FromResult<ThermostatStatus?>(_controller.GetStatus() with { Silo = _silo });
     }
 
-    public Task<ThermostatStatus> GetStatusAsync() => Task.FromResult(_controller.GetStatus());
+    private async Task OnReadingsAsync(IList<SequentialItem<ThermostatReading>> items)
+    {
+        List<HeaterCommand>? commands = null;
+        List<DateTimeOffset>? causes = null;
+        foreach (var item in items)
+        {
+            if (!IsNew(ThermostatStreams.Readings, item.Token))
+            {
+                continue;
+            }
+
+            metrics.Reading();
+            if (_controller.Apply(item.Item) is { } command)
+            {
+                (commands ??= []).Add(command);
+                (causes ??= []).Add(DateTimeOffset.FromUnixTimeMilliseconds(((KafkaSequenceToken)item.Token).TimestampMs));
+            }
+        }
+
+        if (commands is null)
+        {
+            _dirty = true;
+            return;
+        }
+
+        await Guard(async () =>
+        {
+            await _commands.OnNextBatchAsync(commands);
+            for (var i = 0; i < commands.Count; i++)
+            {
+                metrics.Command(commands[i].Action, causes![i]);
+            }
+
+            await WriteAsync();
+        });
+    }
+
+    private async Task OnSettingsAsync(IList<SequentialItem<ThermostatSetting>> items)
+    {
+        var changed = false;
+        foreach (var item in items)
+        {
+            if (IsNew(ThermostatStreams.Settings, item.Token))
+            {
+                metrics.Setting();
+                _controller.Apply(item.Item);
+                changed = true;
+            }
+        }
+
+        if (changed)
+        {
+            await Guard(WriteAsync);
+        }
+    }
+
+    /// <summary>Whether the input at <paramref name="token"/> is new to this thermostat (and records that it is applied now).</summary>
+    private bool IsNew(string stream, StreamSequenceToken token)
+    {
+        var position = (KafkaSequenceToken)token;
+        if (!state.State.Advance(stream, position.Topic, position.Partition, position.Offset, position.Incarnation))
+        {
+            metrics.Duplicate();
+            return false;
+        }
+
+        _applied = true;
+        return true;
+    }
+
+    private async Task WriteAsync()
+    {
+        await state.WriteStateAsync();
+        _dirty = false;
+    }
+
+    private async Task WriteBehindAsync(CancellationToken cancellationToken)
+    {
+        if (_dirty && !_broken)
+        {
+            await Guard(WriteAsync);
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/>; on failure the activation is dropped unwritten and the error rethrown.</summary>
+    private async Task Guard(Func<Task> work)
+    {
+        try
+        {
+            await work();
+        }
+        catch (Exception e)
+        {
+            _broken = true;
+            if (e is InconsistentStateException)
+            {
+                LogStale(logger, _controller.ThermostatId);
+            }
+            else
+            {
+                LogFailed(logger, _controller.ThermostatId, e);
+            }
+
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Thermostat {ThermostatId}: another activation wrote its state meanwhile; this one stops and the input is delivered again")]
+    private static partial void LogStale(ILogger logger, string thermostatId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Thermostat {ThermostatId}: publishing commands or writing the state failed; the activation stops and the input is delivered again")]
+    private static partial void LogFailed(ILogger logger, string thermostatId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Thermostat {ThermostatId}: writing the last measurement on deactivation failed; it is refreshed by the next reading")]
+    private static partial void LogWriteBehindFailed(ILogger logger, string thermostatId, Exception exception);
 }

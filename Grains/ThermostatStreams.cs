@@ -1,31 +1,20 @@
-using Hearth.Grains.Interfaces;
-using Hearth.Grains.Interfaces.Codecs;
-using Hearth.Runtime;
-
 namespace Hearth.Grains;
 
-/// <summary>Names of the streams the thermostat grains use.</summary>
+/// <summary>
+/// The streams the thermostat grains use, all of one Kafka stream provider. Namespaces are names of their
+/// own, not topics: the host maps them to the configured topics, so renaming a topic needs no rebuild.
+/// </summary>
 public static class ThermostatStreams
 {
-    /// <summary>The output stream of <see cref="HeaterCommand"/>s (topic <c>Topics:Commands</c>).</summary>
-    public const string Commands = "Commands";
-}
+    /// <summary>The stream provider's name.</summary>
+    public const string Provider = "kafka";
 
-/// <summary>Decodes readings and settings (<see cref="ThermostatJson.DecodeInput"/>).</summary>
-public sealed class ThermostatMessageDecoder : IMessageDecoder<ThermostatMessage>
-{
-    public bool TryDecode(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, DateTimeOffset timestamp,
-        out ThermostatMessage? item, out string? error)
-    {
-        var result = ThermostatJson.DecodeInput(key, value, timestamp);
-        item = result.Value;
-        error = result.Error;
-        return result.IsSuccess;
-    }
-}
+    /// <summary>Readings of a thermostat (stream key: its grain key).</summary>
+    public const string Readings = "thermostat-readings";
 
-/// <summary>Encodes heater commands (<see cref="ThermostatJson.Encode(HeaterCommand)"/>).</summary>
-public sealed class HeaterCommandEncoder : IMessageEncoder<HeaterCommand>
-{
-    public byte[] Encode(HeaterCommand item) => ThermostatJson.Encode(item);
+    /// <summary>Settings of a thermostat (stream key: its grain key).</summary>
+    public const string Settings = "thermostat-settings";
+
+    /// <summary>Heater commands (stream key: the thermostat id, the Kafka key of the command).</summary>
+    public const string Commands = "heater-commands";
 }

@@ -17,7 +17,19 @@ try
     await app.RunAsync();
     return Environment.ExitCode;
 }
-catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
+catch (PortInUseException e)
+{
+    // Checked before the silo joins anything: nothing to undo.
+    Console.Error.WriteLine($"Silo could not start: {e.Message}");
+    return 69;
+}
+catch (IOException e) when (e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+{
+    // Another process took the HTTP port between the check and the bind.
+    Console.Error.WriteLine($"Silo could not start: {e.Message}");
+    return 69;
+}
+catch (Exception e) when (e is OptionsValidationException or InvalidOperationException or OrleansConfigurationException)
 {
     // Bad configuration or an unusable environment: say what, name the key, and stop.
     Console.Error.WriteLine($"Silo could not start: {e.Message}");

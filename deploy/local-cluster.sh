@@ -44,13 +44,14 @@ start_silo() {
         echo "$name is already running"
         return 0
     fi
-    # A 3 s session timeout moves a crashed silo's partitions within seconds (the embedded broker also runs
-    # each rebalance round for the session timeout less one second).
+    # Every silo on 127.0.0.1: each its own HTTP, Orleans silo and gateway ports, one PostgreSQL for membership and state.
     nohup dotnet "$SILO_DLL" \
         --Urls="http://127.0.0.1:$port" \
         --Silo:Name="$name" \
+        --Orleans:SiloPort=$((11110 + index)) \
+        --Orleans:GatewayPort=$((30000 + index)) \
+        --Orleans:AdvertisedAddress=127.0.0.1 \
         --Kafka:BootstrapServers="$(cat "$STATE/kafka-bootstrap")" \
-        --Kafka:SessionTimeoutMs=3000 \
         --Kafka:ConsumerProperties:fetch.wait.max.ms=10 \
         --Storage:Provider=postgres \
         --Storage:ConnectionString="$DATABASE" \
@@ -157,7 +158,7 @@ cmd_status() {
     if [ -f "$STATE/pg/postmaster.pid" ]; then
         echo
         psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d hearth -c \
-            "SELECT silo_name AS silo, status, partitions, activations, to_timestamp(heartbeat_at_ms / 1000.0)::time(0) AS heartbeat FROM hearth_silo ORDER BY silo_name" 2>/dev/null || true
+            "SELECT silo_name AS silo, CASE status WHEN 2 THEN 'joining' WHEN 3 THEN 'active' WHEN 4 THEN 'shutting-down' WHEN 5 THEN 'stopping' WHEN 6 THEN 'dead' ELSE status::text END AS status, address || ':' || port AS orleans, i_am_alive_time::time(0) AS i_am_alive FROM orleans_cluster_member ORDER BY silo_name, start_time" 2>/dev/null || true
     fi
 }
 
@@ -166,7 +167,7 @@ cmd_kill() {
     alive "$STATE/$name.pid" || { echo "$name is not running" >&2; exit 1; }
     kill -KILL "$(cat "$STATE/$name.pid")"
     rm -f "$STATE/$name.pid"
-    echo "$name killed (SIGKILL). The group moves its partitions after the session timeout (3 s)."
+    echo "$name killed (SIGKILL). Orleans declares it dead within seconds and moves its partitions and grains to the others."
 }
 
 case "${1:-}" in

@@ -1,20 +1,18 @@
+using System.Text;
 using System.Text.Json;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
-using Hearth.Runtime;
-using Hearth.Runtime.Activation;
-using Hearth.Runtime.Configuration;
-using Hearth.Runtime.Hosting;
-using Hearth.Runtime.Membership;
-using Hearth.Silo.Cluster;
+using Hearth.Silo.Configuration;
+using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.Options;
 
 namespace Hearth.Silo.Api;
 
 /// <summary>A thermostat as the API shows it.</summary>
-/// <param name="Owner">The silo that answered from the live grain; null when answered from storage.</param>
-/// <param name="Source"><c>live</c> (the owning silo's grain) or <c>storage</c> (the last checkpoint, while the owner is unknown).</param>
+/// <param name="Owner">The silo hosting the thermostat's controller.</param>
+/// <param name="Partition">The readings partition the thermostat's key goes to (murmur2, as Java clients and the silos' producers choose).</param>
+/// <param name="Source"><c>live</c>: the controller's state as it is now.</param>
 public sealed record ThermostatView(
     string ThermostatId,
     double? Setpoint,
@@ -28,23 +26,19 @@ public sealed record ThermostatView(
     IReadOnlyList<HeaterCommand> RecentCommands,
     string? Owner,
     int Partition,
-    string Source,
-    string? Note)
+    string Source)
 {
-    public static ThermostatView From(ThermostatStatus s, string? owner, int partition, string source, string? note = null) =>
+    public static ThermostatView From(ThermostatStatus s, string? owner, int partition) =>
         new(s.ThermostatId, s.Setpoint, s.UpDelta, s.DownDelta, s.LastMeasurement, s.LastReadingAt, s.Heater,
-            s.LastCommandSeq, s.LastCommandAt, s.RecentCommands, owner, partition, source, note);
+            s.LastCommandSeq, s.LastCommandAt, s.RecentCommands, owner, partition, "live");
 }
 
 /// <summary>Where a setting was published.</summary>
 public sealed record SettingAccepted(string ThermostatId, string Topic, int Partition, long Offset);
 
 /// <summary><c>/api/thermostats</c>: read a thermostat's state, change its setting.</summary>
-public static partial class ThermostatsApi
+public static class ThermostatsApi
 {
-    /// <summary>Marks a request forwarded by another silo, so that it is never forwarded again.</summary>
-    public const string ForwardedHeader = "X-Hearth-Forwarded-By";
-
     /// <summary>On every answer: the silo that produced it.</summary>
     public const string ServedByHeader = "X-Hearth-Served-By";
 
@@ -60,69 +54,33 @@ public static partial class ThermostatsApi
         return app;
     }
 
-    /// <summary>
-    /// Answered by the silo that owns the thermostat's partition; any other silo forwards the request there.
-    /// If no owner is known (a rebalance in progress) the answer comes from the last checkpoint, marked so.
-    /// </summary>
+    /// <summary>A grain call from whichever silo got the request: Orleans routes it to the controller's activation.</summary>
     private static async Task<IResult> GetAsync(
-        string id, HttpContext context, GrainCalls grains, ClusterView cluster, SiloIdentity identity,
-        IHttpClientFactory clients, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string id, IGrainFactory grains, IClusterMembershipService membership,
+        [FromKeyedServices(ThermostatStreams.Provider)] IKafkaStreamStatus kafka, IOptions<TopicsOptions> topics)
     {
         if (InvalidId(id) is { } invalid)
         {
             return invalid;
         }
 
-        if (!grains.IsReady)
+        var status = await grains.GetGrain<IThermostatControllerGrain>(ThermostatKeys.GrainKey(id)).GetStatusAsync();
+        if (status is null)
         {
-            return Results.Problem("The silo is starting; try again shortly.", statusCode: StatusCodes.Status503ServiceUnavailable);
+            return Results.Problem($"Thermostat '{id}' has never sent a reading or received a setting.", statusCode: StatusCodes.Status404NotFound,
+                title: "Unknown thermostat");
         }
 
-        var result = await grains.InvokeAsync<IThermostatControllerGrain, ThermostatStatus>(id, g => g.GetStatusAsync());
-        switch (result.Status)
-        {
-            case GrainCallStatus.Found:
-                return Results.Ok(ThermostatView.From(result.Value!, identity.Name, result.Partition, "live"));
-            case GrainCallStatus.NotFound:
-                return NeverSeen(id);
-        }
-
-        if (!context.Request.Headers.ContainsKey(ForwardedHeader) &&
-            await cluster.FindOwnerAsync(result.Partition, cancellationToken) is { HttpAddress: { } address } owner &&
-            owner.Name != identity.Name)
-        {
-            try
-            {
-                using var client = clients.CreateClient(nameof(ThermostatsApi));
-                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(address), $"/api/thermostats/{Uri.EscapeDataString(id)}"));
-                request.Headers.Add(ForwardedHeader, identity.Name);
-                using var response = await client.SendAsync(request, cancellationToken);
-                var body = await response.Content.ReadAsStringAsync(cancellationToken);
-                if (response.Headers.TryGetValues(ServedByHeader, out var servedBy))
-                {
-                    context.Response.Headers[ServedByHeader] = servedBy.ToArray();
-                }
-
-                return Results.Text(body, response.Content.Headers.ContentType?.ToString() ?? "application/json", statusCode: (int)response.StatusCode);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                LogForwardFailed(loggers.CreateLogger(nameof(ThermostatsApi)), id, owner.Name, address, e.Message);
-            }
-        }
-
-        if (await grains.ReadStoredStateAsync<ThermostatState>(id, cancellationToken) is not { } state)
-        {
-            return NeverSeen(id);
-        }
-
-        return Results.Ok(ThermostatView.From(new ThermostatController(id, state).GetStatus(), null, result.Partition, "storage",
-            "The owner of this thermostat's partition is not known right now (a rebalance is in progress); this is its state as of the last checkpoint."));
+        var owner = membership.CurrentSnapshot.Members.Values.FirstOrDefault(m => m.SiloAddress.ToString() == status.Silo)?.Name ?? status.Silo;
+        var readings = kafka.Topics.FirstOrDefault(t => t.Topic == topics.Value.Readings).Partitions;
+        var partition = readings > 0 ? KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(id), readings) : -1;
+        return Results.Ok(ThermostatView.From(status, owner, partition));
     }
 
-    /// <summary>Validates a setting and publishes it to the settings topic; the grain applies it when it reads it.</summary>
+    /// <summary>Validates a setting and publishes it to the settings topic; the controller applies it when it reads it.</summary>
     private static async Task<IResult> PutSettingAsync(
-        string id, HttpRequest request, InputPublisher publisher, IOptions<TopicsOptions> topics, CancellationToken cancellationToken)
+        string id, HttpRequest request, [FromKeyedServices(ThermostatStreams.Provider)] IKafkaStreamStatus kafka,
+        IOptions<TopicsOptions> topics, CancellationToken cancellationToken)
     {
         if (InvalidId(id) is { } invalid)
         {
@@ -155,9 +113,10 @@ public static partial class ThermostatsApi
         }
 
         var setting = new ThermostatSetting(id, temperature!.Value, upDelta!.Value, downDelta!.Value);
-        var landed = await publisher.PublishAsync(topics.Value.Settings, id, ThermostatJson.Encode(setting), cancellationToken);
+        var landed = await kafka.Publisher.PublishAsync(topics.Value.Settings, Encoding.UTF8.GetBytes(id), ThermostatJson.Encode(setting),
+            cancellationToken: cancellationToken);
         return Results.Accepted($"/api/thermostats/{Uri.EscapeDataString(id)}",
-            new SettingAccepted(id, landed.Topic, landed.Partition, landed.Offset));
+            new SettingAccepted(id, landed.Topic, landed.Partition.Value, landed.Offset.Value));
     }
 
     private static double? Number(JsonElement body, string name, double min, double max, Dictionary<string, string[]> errors)
@@ -190,17 +149,10 @@ public static partial class ThermostatsApi
     }
 
     private static IResult? InvalidId(string id) =>
-        GrainKeys.Problem(id) is { } problem
-            ? Invalid("id", $"The thermostat id must be 1 to {GrainKeys.MaxLength} characters, without control characters: {problem}.")
+        ThermostatKeys.Problem(id) is { } problem
+            ? Invalid("id", $"The thermostat id must be 1 to {ThermostatKeys.MaxLength} characters, without control characters: {problem}.")
             : null;
 
     private static IResult Invalid(string field, string message) =>
         Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: "The request is not valid.");
-
-    private static IResult NeverSeen(string id) =>
-        Results.Problem($"Thermostat '{id}' has never sent a reading or received a setting.", statusCode: StatusCodes.Status404NotFound,
-            title: "Unknown thermostat");
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding the request for thermostat {Id} to its owner {Owner} at {Address} failed: {Reason}; answering from storage")]
-    private static partial void LogForwardFailed(ILogger logger, string id, string owner, string address, string reason);
 }

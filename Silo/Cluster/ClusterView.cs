@@ -1,34 +1,33 @@
-using Hearth.Runtime.Configuration;
-using Hearth.Runtime.Hosting;
-using Hearth.Runtime.Membership;
-using IMembershipTable = Hearth.Runtime.Membership.IMembershipTable;
-using SiloStatus = Hearth.Runtime.Membership.SiloStatus;
+using Hearth.Silo.Configuration;
+using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.Options;
 
 namespace Hearth.Silo.Cluster;
 
-/// <summary>One silo as the cluster API shows it.</summary>
+/// <summary>One silo as the cluster API shows it: its membership status, and its latest report while it is alive.</summary>
+/// <param name="Queues">The input partitions the silo pulls, as <c>topic/partition</c>.</param>
+/// <param name="LagByQueue">Messages after each queue's checkpoint.</param>
 public sealed record SiloView(
     string Name,
-    string Host,
+    string Address,
     string? HttpAddress,
     string Status,
-    DateTimeOffset StartedAt,
-    DateTimeOffset HeartbeatAt,
-    IReadOnlyList<int> Partitions,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? ReportedAt,
+    IReadOnlyList<string> Queues,
     long Activations,
     double MessagesPerSecond,
     long MessagesProcessed,
     double CommandsPerSecond,
     long Lag,
-    IReadOnlyDictionary<string, long> LagByPartition,
+    IReadOnlyDictionary<string, long> LagByQueue,
     double CpuPercent,
     double MemoryMb,
     double? LatencyP50Ms,
     double? LatencyP99Ms);
 
-/// <summary>A partition and who owns it.</summary>
-public sealed record PartitionView(int Partition, string? Owner, long? Lag);
+/// <summary>An input partition and the silo pulling it (none while it moves).</summary>
+public sealed record QueueView(string Topic, int Partition, string? Owner, long? Lag, long? Checkpoint);
 
 /// <summary>An entry of the cluster's event log.</summary>
 public sealed record EventView(DateTimeOffset At, string Silo, string Kind, string Detail);
@@ -37,11 +36,12 @@ public sealed record EventView(DateTimeOffset At, string Silo, string Kind, stri
 public sealed record ClusterSnapshot(
     DateTimeOffset At,
     string ServedBy,
+    string ClusterId,
     string BootstrapServers,
     string GroupId,
     int Partitions,
     IReadOnlyList<SiloView> Silos,
-    IReadOnlyList<PartitionView> PartitionMap,
+    IReadOnlyList<QueueView> Queues,
     IReadOnlyList<EventView> Events);
 
 /// <summary>One point of the dashboard's charts.</summary>
@@ -50,37 +50,26 @@ public sealed record HistorySample(long AtMs, double TotalMessagesPerSecond, IRe
 public sealed record SiloSample(double MessagesPerSecond, double? LatencyP50Ms, double? LatencyP99Ms, string Status);
 
 /// <summary>
-/// Reads the membership table and the event log every heartbeat interval and keeps the latest view plus
-/// the last ten minutes of figures, so that any silo can serve the cluster API and the dashboard.
+/// The cluster for the API and the dashboard: the silos from Orleans membership, their figures from the
+/// <see cref="IClusterDirectoryGrain"/>, and the last ten minutes of figures, sampled here every two seconds.
 /// </summary>
 public sealed partial class ClusterView(
-    IMembershipTable membership,
-    SiloIdentity identity,
-    GrainRuntimeStatus runtime,
-    IOptions<KafkaOptions> kafka,
-    IOptions<MembershipOptions> options,
+    IClusterMembershipService membership,
+    IGrainFactory grains,
+    [FromKeyedServices(Grains.ThermostatStreams.Provider)] IKafkaStreamStatus kafka,
+    IOptions<KafkaOptions> kafkaOptions,
+    IOptions<Orleans.Configuration.ClusterOptions> cluster,
+    ILocalSiloDetails silo,
     TimeProvider time,
     ILogger<ClusterView> logger) : BackgroundService
 {
     private static readonly TimeSpan HistoryLength = TimeSpan.FromMinutes(10);
 
+    /// <summary>A report older than this comes from a silo that stopped reporting: its figures are not shown.</summary>
+    private static readonly TimeSpan StaleAfter = ClusterWatcher.ReportInterval * 5;
+
     private readonly Lock _lock = new();
     private readonly Queue<HistorySample> _history = new();
-    private ClusterSnapshot? _latest;
-
-    /// <summary>The latest view (read at most one heartbeat interval ago), or a fresh read if there is none yet.</summary>
-    public async Task<ClusterSnapshot> GetAsync(CancellationToken cancellationToken)
-    {
-        lock (_lock)
-        {
-            if (_latest is not null)
-            {
-                return _latest;
-            }
-        }
-
-        return await RefreshAsync(cancellationToken);
-    }
 
     /// <summary>The figures of the last ten minutes, oldest first.</summary>
     public IReadOnlyList<HistorySample> History()
@@ -91,94 +80,97 @@ public sealed partial class ClusterView(
         }
     }
 
-    /// <summary>The active silo that owns <paramref name="partition"/>, read from the membership table now.</summary>
-    public async Task<SiloRecord?> FindOwnerAsync(int partition, CancellationToken cancellationToken)
+    /// <summary>The cluster now.</summary>
+    public async Task<ClusterSnapshot> GetAsync(CancellationToken cancellationToken)
     {
-        return OwnerOf(await membership.ReadSilosAsync(kafka.Value.GroupId, cancellationToken), partition);
+        var directory = grains.GetGrain<IClusterDirectoryGrain>(IClusterDirectoryGrain.Key);
+        var reports = (await directory.GetReportsAsync().WaitAsync(cancellationToken)).ToDictionary(r => r.SiloAddress, StringComparer.Ordinal);
+        var events = await directory.GetEventsAsync(50).WaitAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        var silos = membership.CurrentSnapshot.Members.Values
+            .OrderBy(m => m.Name, StringComparer.Ordinal)
+            .Select(m => ToView(m, reports.GetValueOrDefault(m.SiloAddress.ToString()), now))
+            .ToList();
+        var owners = silos.Where(s => s.Status == "active" && s.Queues.Count > 0)
+            .Select(s => reports[s.Address])
+            .SelectMany(r => r.Queues.Select(q => (Owner: r.Name, r.ReportedAt, Queue: q)))
+            .GroupBy(o => (o.Queue.Topic, o.Queue.Partition))
+            // While a queue moves, both silos may list it: the newer report wins.
+            .ToDictionary(g => g.Key, g => g.MaxBy(o => o.ReportedAt));
+        var queues = kafka.Topics
+            .SelectMany(t => Enumerable.Range(0, t.Partitions).Select(p => (t.Topic, Partition: p)))
+            .Select(q => owners.TryGetValue(q, out var owner)
+                ? new QueueView(q.Topic, q.Partition, owner.Owner, owner.Queue.Lag, owner.Queue.Checkpoint)
+                : new QueueView(q.Topic, q.Partition, null, null, null))
+            .ToList();
+        return new ClusterSnapshot(
+            now, silo.Name, cluster.Value.ClusterId, kafkaOptions.Value.BootstrapServers ?? "", kafkaOptions.Value.GroupId, queues.Count,
+            silos, queues, events.Select(e => new EventView(e.At, e.Silo, e.Kind, e.Detail)).ToList());
     }
-
-    /// <summary>The active silo that lists the partition (the latest heartbeat wins while a move is half seen).</summary>
-    private static SiloRecord? OwnerOf(IEnumerable<SiloRecord> silos, int partition) =>
-        silos
-            .Where(s => s.Status is SiloStatus.Active && s.Partitions.Contains(partition))
-            .OrderByDescending(s => s.HeartbeatAtMs)
-            .FirstOrDefault();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, time);
-        do
+        using var timer = new PeriodicTimer(ClusterWatcher.ReportInterval, time);
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await RefreshAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogRefreshFailed(logger, e);
+                try
+                {
+                    Sample(await GetAsync(stoppingToken));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogSampleFailed(logger, e.Message);
+                }
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
-    private async Task<ClusterSnapshot> RefreshAsync(CancellationToken cancellationToken)
+    private void Sample(ClusterSnapshot snapshot)
     {
-        var group = kafka.Value.GroupId;
-        var records = await membership.ReadSilosAsync(group, cancellationToken);
-        var events = await membership.ReadEventsAsync(group, 50, cancellationToken);
-        var silos = records.Select(ToView).ToList();
-        var partitionCount = runtime.PartitionCount;
-        var map = Enumerable.Range(0, partitionCount).Select(p =>
-        {
-            var owner = OwnerOf(records, p) is { } record ? silos.Single(s => s.Name == record.Name) : null;
-            return new PartitionView(p, owner?.Name,
-                owner is not null && owner.LagByPartition.TryGetValue(p.ToString(System.Globalization.CultureInfo.InvariantCulture), out var lag) ? lag : null);
-        }).ToList();
-        var now = time.GetUtcNow();
-        var snapshot = new ClusterSnapshot(
-            now, identity.Name, kafka.Value.BootstrapServers ?? "", group, partitionCount, silos, map,
-            events.Select(e => new EventView(DateTimeOffset.FromUnixTimeMilliseconds(e.AtMs), e.SiloName, e.Kind, e.Detail)).ToList());
         var sample = new HistorySample(
-            now.ToUnixTimeMilliseconds(),
-            silos.Where(s => s.Status == "active").Sum(s => s.MessagesPerSecond),
-            silos.ToDictionary(s => s.Name, s => new SiloSample(s.MessagesPerSecond, s.LatencyP50Ms, s.LatencyP99Ms, s.Status)));
+            snapshot.At.ToUnixTimeMilliseconds(),
+            snapshot.Silos.Where(s => s.Status == "active").Sum(s => s.MessagesPerSecond),
+            snapshot.Silos.ToDictionary(s => s.Name, s => new SiloSample(s.MessagesPerSecond, s.LatencyP50Ms, s.LatencyP99Ms, s.Status)));
         lock (_lock)
         {
-            _latest = snapshot;
             _history.Enqueue(sample);
-            while (_history.Count > 0 && now.ToUnixTimeMilliseconds() - _history.Peek().AtMs > HistoryLength.TotalMilliseconds)
+            while (_history.Count > 0 && sample.AtMs - _history.Peek().AtMs > HistoryLength.TotalMilliseconds)
             {
                 _history.Dequeue();
             }
         }
-
-        return snapshot;
     }
 
-    private static SiloView ToView(SiloRecord silo)
+    private static SiloView ToView(ClusterMember member, SiloReport? report, DateTimeOffset now)
     {
-        var stats = silo.Status == SiloStatus.Dead ? null : SiloStats.TryParse(silo.Stats);
-        var lag = stats?.Lag ?? new Dictionary<string, long>();
+        var status = ClusterWatcher.StatusName(member.Status);
+        var live = report is not null && status != "dead" && now - report.ReportedAt < StaleAfter;
+        var lag = live ? report!.Queues.ToDictionary(q => $"{q.Topic}/{q.Partition}", q => q.Lag) : new Dictionary<string, long>();
         return new SiloView(
-            silo.Name,
-            silo.Host,
-            silo.HttpAddress,
-            AdoNetMembershipTable.Format(silo.Status),
-            DateTimeOffset.FromUnixTimeMilliseconds(silo.StartedAtMs),
-            DateTimeOffset.FromUnixTimeMilliseconds(silo.HeartbeatAtMs),
-            silo.Partitions,
-            silo.Status == SiloStatus.Dead ? 0 : silo.Activations,
-            stats?.MessagesPerSecond ?? 0,
-            stats?.MessagesProcessed ?? 0,
-            stats?.OutputsPerSecond ?? 0,
+            member.Name,
+            member.SiloAddress.ToString(),
+            report?.HttpAddress,
+            status,
+            report?.StartedAt,
+            report?.ReportedAt,
+            live ? report!.Queues.Select(q => $"{q.Topic}/{q.Partition}").ToList() : [],
+            live ? report!.Activations : 0,
+            live ? report!.MessagesPerSecond : 0,
+            report?.MessagesProcessed ?? 0,
+            live ? report!.CommandsPerSecond : 0,
             lag.Values.Sum(),
             lag,
-            stats?.CpuPercent ?? 0,
-            stats?.MemoryMb ?? 0,
-            stats?.OutputLatencyP50Ms,
-            stats?.OutputLatencyP99Ms);
+            live ? report!.CpuPercent : 0,
+            live ? report!.MemoryMb : 0,
+            live ? report!.LatencyP50Ms : null,
+            live ? report!.LatencyP99Ms : null);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the membership table for the cluster view failed; the view is from the previous read")]
-    private static partial void LogRefreshFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Sampling the cluster for the dashboard's history failed: {Reason}")]
+    private static partial void LogSampleFailed(ILogger logger, string reason);
 }

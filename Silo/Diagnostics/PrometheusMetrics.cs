@@ -6,8 +6,9 @@ using System.Text;
 namespace Hearth.Silo.Diagnostics;
 
 /// <summary>
-/// This silo's System.Diagnostics.Metrics instruments (meters named <c>Hearth.*</c> created by the host's
-/// meter factory) in the Prometheus text exposition format, for <c>GET /metrics</c>.
+/// This silo's System.Diagnostics.Metrics instruments (ours, meters named <c>Hearth.*</c>, and Orleans' own,
+/// meter <c>Microsoft.Orleans</c>, all created by the host's meter factory) in the Prometheus text exposition
+/// format, for <c>GET /metrics</c>.
 /// </summary>
 /// <remarks>
 /// Counters become <c>_total</c> counters; up-down counters and gauges become gauges (observable ones are
@@ -19,6 +20,9 @@ public sealed class PrometheusMetrics : IDisposable
     /// <summary>Histogram bucket bounds, in the instrument's unit (milliseconds for every histogram here).</summary>
     public static readonly double[] Buckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
+    /// <summary>The meter of Orleans' own instruments (activations, messaging, streams...).</summary>
+    public const string OrleansMeter = "Microsoft.Orleans";
+
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, Series> _series = new();
     private readonly Lock _scrapeLock = new();
@@ -28,7 +32,8 @@ public sealed class PrometheusMetrics : IDisposable
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             // Only this host's meters: a process hosting several silos (tests) keeps them apart.
-            if (ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Meter.Name.StartsWith("Hearth.", StringComparison.Ordinal))
+            if (ReferenceEquals(instrument.Meter.Scope, meters) &&
+                (instrument.Meter.Name.StartsWith("Hearth.", StringComparison.Ordinal) || instrument.Meter.Name == OrleansMeter))
             {
                 _series[instrument] = new Series(instrument);
                 listener.EnableMeasurementEvents(instrument);

@@ -1,7 +1,6 @@
 using Hearth.Grains;
-using Hearth.Runtime.Configuration;
-using Hearth.Runtime.Diagnostics;
-using Hearth.Runtime.Membership;
+using Hearth.Silo.Configuration;
+using Hearth.Streaming.Kafka.Diagnostics;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -49,7 +48,7 @@ public sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOption
 }
 
 /// <summary>Exports the silo's meters to an OTLP collector when <c>Telemetry:OtlpEndpoint</c> is set.</summary>
-internal sealed class OtlpMetricsExporter(IOptions<TelemetryOptions> options, SiloIdentity identity) : IHostedService, IDisposable
+internal sealed class OtlpMetricsExporter(IOptions<TelemetryOptions> options, IOptions<SiloOptions> silo) : IHostedService, IDisposable
 {
     private MeterProvider? _provider;
 
@@ -62,8 +61,8 @@ internal sealed class OtlpMetricsExporter(IOptions<TelemetryOptions> options, Si
         }
 
         _provider = Sdk.CreateMeterProviderBuilder()
-            .ConfigureResource(r => r.AddService("hearth-silo", serviceInstanceId: identity.Name))
-            .AddMeter(RuntimeMetrics.MeterName, ThermostatMetrics.MeterName)
+            .ConfigureResource(r => r.AddService("hearth-silo", serviceInstanceId: silo.Value.Name))
+            .AddMeter(KafkaStreamMetrics.MeterName, ThermostatMetrics.MeterName, PrometheusMetrics.OrleansMeter)
             .AddOtlpExporter((exporter, reader) =>
             {
                 var endpoint = new Uri(telemetry.OtlpEndpoint);

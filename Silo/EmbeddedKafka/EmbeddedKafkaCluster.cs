@@ -44,6 +44,12 @@ public sealed unsafe class EmbeddedKafkaCluster : IDisposable
     /// <summary><c>host:port</c> of the broker(s), for <c>bootstrap.servers</c>.</summary>
     public string BootstrapServers { get; }
 
+    /// <summary>
+    /// Names this broker's logs, which nothing outlives: offsets stored by consumers of an earlier embedded
+    /// broker mean nothing here (see <c>KafkaStreamOptions.LogIncarnation</c>).
+    /// </summary>
+    public string Incarnation { get; } = "embedded-" + Guid.NewGuid().ToString("N");
+
     /// <summary>Creates a topic (replication factor 1).</summary>
     public void CreateTopic(string topic, int partitions)
     {

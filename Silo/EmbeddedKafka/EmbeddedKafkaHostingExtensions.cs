@@ -1,4 +1,4 @@
-using Hearth.Runtime.Configuration;
+using Hearth.Silo.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Hearth.Silo.EmbeddedKafka;
@@ -9,13 +9,14 @@ public static class EmbeddedKafkaHostingExtensions
     /// When <c>Kafka:BootstrapServers</c> is empty, starts an <see cref="EmbeddedKafkaCluster"/> with the
     /// configured topics (<c>Topics:Partitions</c> partitions each) and points the silo at it.
     /// </summary>
-    public static IHostApplicationBuilder AddEmbeddedKafkaIfUnconfigured(this IHostApplicationBuilder builder)
+    /// <returns>The embedded broker, or null when Kafka is configured.</returns>
+    public static EmbeddedKafkaCluster? AddEmbeddedKafkaIfUnconfigured(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
         if (!string.IsNullOrWhiteSpace(configuration[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"]))
         {
-            return builder;
+            return null;
         }
 
         // The topics must be valid before they are created; the same validator runs again at start.
@@ -35,7 +36,6 @@ public static class EmbeddedKafkaHostingExtensions
         var settings = new Dictionary<string, string?>
         {
             [$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = cluster.BootstrapServers,
-            [$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.Ephemeral)}"] = "true",
         };
         // The embedded broker answers an empty fetch only when fetch.wait.max.ms (default 500) has passed,
         // even if messages arrive meanwhile; a short wait keeps reading-to-command latency low.
@@ -49,7 +49,7 @@ public static class EmbeddedKafkaHostingExtensions
         builder.Services.AddSingleton(cluster);
         // Registered before the grain runtime, so it starts first and stops last.
         builder.Services.AddHostedService<EmbeddedKafkaAnnouncer>();
-        return builder;
+        return cluster;
     }
 }
 

@@ -1,4 +1,4 @@
-using Hearth.Runtime.Configuration;
+using Hearth.Silo.Configuration;
 
 namespace Hearth.Silo.EmbeddedKafka;
 

@@ -1,30 +1,32 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Hearth.Grains;
-using Hearth.Grains.Hosting;
-using Hearth.Runtime.Hosting;
-using Hearth.Runtime.Membership;
-using Hearth.Runtime.Storage.AdoNet;
 using Hearth.Silo.Api;
 using Hearth.Silo.Cluster;
+using Hearth.Silo.Configuration;
 using Hearth.Silo.Dashboard;
 using Hearth.Silo.Diagnostics;
 using Hearth.Silo.EmbeddedKafka;
 using Hearth.Streaming.Kafka.Native;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Orleans.Configuration;
+using Orleans.Dashboard;
 
 namespace Hearth.Silo.Hosting;
 
-/// <summary>Builds the silo: the same composition for the executable, the tests and the benchmark.</summary>
+/// <summary>
+/// Builds the silo: one process hosting ASP.NET Core and an Orleans silo. The same composition serves the
+/// executable, the tests and the benchmark.
+/// </summary>
 public static class SiloApplication
 {
     /// <summary>
     /// Creates the silo's application. Configuration comes from <c>appsettings.json</c>, environment
     /// variables (<c>Kafka__BootstrapServers</c>) and <c>--Key=value</c> arguments, in that order;
-    /// <paramref name="configure"/> may add more (tests).
+    /// <paramref name="configure"/> may add more (tests). Nothing listens or joins a cluster until the
+    /// application starts.
     /// </summary>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The configuration is invalid (the keys are named).</exception>
+    /// <exception cref="PortInUseException">A port the silo needs is taken.</exception>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         Librdkafka.Load();
@@ -36,18 +38,28 @@ public static class SiloApplication
         configure?.Invoke(builder);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
 
-        builder.AddEmbeddedKafkaIfUnconfigured();
-        builder.Services.AddGrainRuntime().AddThermostatGrains();
-        builder.Services.AddSingleton<ThermostatMetrics>();
-        builder.AddSiloEndpointsServices();
+        var embedded = builder.AddEmbeddedKafkaIfUnconfigured();
+        var settings = SiloSettings.Read(builder.Configuration);
+        if (embedded is not null)
+        {
+            settings.Kafka.LogIncarnation = embedded.Incarnation;
+        }
+
+        settings.Register(builder.Services);
+        var endpoints = SiloEndpoints.Resolve(builder.Configuration, settings);
+        builder.Services.AddSingleton(endpoints);
+        builder.WebHost.UseUrls([.. endpoints.Urls]);
+        // Before Orleans: it runs first and stops the silo before it joins anything.
+        builder.Services.AddHostedService<KafkaTopicCheck>();
+        builder.UseOrleans(silo => ConfigureSilo(silo, settings, endpoints));
+        AddEndpointServices(builder.Services);
 
         var app = builder.Build();
-        app.Lifetime.ApplicationStarted.Register(() => AdvertiseHttpAddress(app));
         // Created now, so that it sees every measurement from the first message on.
         app.Services.GetRequiredService<PrometheusMetrics>();
         app.Use((context, next) =>
         {
-            context.Response.Headers[ThermostatsApi.ServedByHeader] = app.Services.GetRequiredService<SiloIdentity>().Name;
+            context.Response.Headers[ThermostatsApi.ServedByHeader] = settings.Silo.Name;
             return next(context);
         });
         app.MapHealthChecks("/health/live", new() { Predicate = check => check.Tags.Contains("live") });
@@ -55,114 +67,69 @@ public static class SiloApplication
         app.MapThermostatsApi();
         app.MapClusterApi();
         app.MapDashboard();
+        app.MapOrleansDashboard(routePrefix: "/orleans");
         app.MapGet("/metrics", (PrometheusMetrics metrics) => Results.Text(metrics.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
         return app;
     }
 
-    private static void AddSiloEndpointsServices(this WebApplicationBuilder builder)
+    private static void ConfigureSilo(ISiloBuilder silo, SiloSettings settings, SiloEndpoints endpoints)
     {
-        var services = builder.Services;
+        var orleans = settings.Orleans;
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = orleans.ClusterId;
+            o.ServiceId = orleans.ServiceId;
+        });
+        silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = settings.Silo.Name);
+        if (settings.Storage.IsPostgres)
+        {
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = "Npgsql";
+                o.ConnectionString = settings.Storage.ConnectionString;
+            });
+            silo.ConfigureEndpoints(endpoints.AdvertisedAddress, endpoints.SiloPort, endpoints.GatewayPort);
+        }
+        else
+        {
+            // One silo: SQLite holds no membership.
+            silo.UseLocalhostClustering(endpoints.SiloPort, endpoints.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
+        }
+
+        // Failure detection: defaults tuned to notice a dead silo within seconds (see README); every value can be set
+        // under Orleans:Membership (Orleans' ClusterMembershipOptions).
+        silo.Services.AddOptions<ClusterMembershipOptions>()
+            .Configure(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(2);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 2;
+                o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
+            })
+            .BindConfiguration($"{OrleansOptions.SectionName}:Membership");
+        silo.AddThermostatControl(settings);
+        silo.AddDashboard();
+    }
+
+    private static void AddEndpointServices(IServiceCollection services)
+    {
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
         });
         services.AddProblemDetails();
-        services.AddHttpClient(nameof(ThermostatsApi), client => client.Timeout = TimeSpan.FromSeconds(3));
+        services.AddSingleton<PrometheusMetrics>();
+        services.AddHostedService<OtlpMetricsExporter>();
+        // Registered after Orleans: they start once the silo is active.
+        services.AddHostedService<ActiveSiloAnnouncer>();
+        services.AddHostedService<ClusterWatcher>();
         services.AddSingleton<ClusterView>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
-        services.AddSingleton<PrometheusMetrics>();
-        services.AddValidatedOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.SectionName);
-        services.AddHostedService<OtlpMetricsExporter>();
         services.AddSingleton<StorageProbe>();
         services.AddHealthChecks()
             .AddCheck("process", () => HealthCheckResult.Healthy(), tags: ["live"])
-            .AddCheck<RuntimeHealthCheck>("grain-runtime");
-    }
-
-    /// <summary>
-    /// Puts the address the server listens on into the membership table, unless <c>Silo:HttpAddress</c>
-    /// says otherwise. A wildcard host (0.0.0.0) is replaced with the machine's name.
-    /// </summary>
-    private static void AdvertiseHttpAddress(WebApplication app)
-    {
-        var identity = app.Services.GetRequiredService<SiloIdentity>();
-        if (identity.HttpAddress is not null)
-        {
-            return;
-        }
-
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        if (address is not null && Uri.TryCreate(address.Replace("://+", "://localhost", StringComparison.Ordinal)
-                .Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri))
-        {
-            var host = uri.Host is "0.0.0.0" or "[::]" or "::" ? Environment.MachineName : uri.Host;
-            identity.HttpAddress = new UriBuilder(uri) { Host = host }.Uri.GetLeftPart(UriPartial.Authority);
-        }
-    }
-}
-
-/// <summary>Ready when the group has assigned this silo its partitions, storage answers, and no output was lost.</summary>
-internal sealed class RuntimeHealthCheck(GrainRuntimeStatus status, StorageProbe storage) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        if (status.IsPoisoned)
-        {
-            return HealthCheckResult.Unhealthy("an output could not be delivered; the silo is stopping");
-        }
-
-        if (!status.FirstAssignment.IsCompleted)
-        {
-            return HealthCheckResult.Unhealthy("waiting for the consumer group's assignment");
-        }
-
-        if (await storage.ErrorAsync(cancellationToken) is { } error)
-        {
-            return HealthCheckResult.Unhealthy($"storage does not answer: {error}");
-        }
-
-        return HealthCheckResult.Healthy($"owns partitions {string.Join(",", status.OwnedPartitions)}");
-    }
-}
-
-/// <summary>Whether the database answers, asked at most every few seconds so that frequent probes cost nothing.</summary>
-internal sealed class StorageProbe(AdoNetDatabase database, TimeProvider time)
-{
-    private static readonly TimeSpan CacheTime = TimeSpan.FromSeconds(3);
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private DateTimeOffset _checkedAt = DateTimeOffset.MinValue;
-    private string? _error;
-
-    /// <summary>Null when the database answered, else why it did not.</summary>
-    public async Task<string?> ErrorAsync(CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            if (time.GetUtcNow() - _checkedAt < CacheTime)
-            {
-                return _error;
-            }
-
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(TimeSpan.FromSeconds(2));
-                await database.PingAsync(timeout.Token);
-                _error = null;
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                _error = e.Message;
-            }
-
-            _checkedAt = time.GetUtcNow();
-            return _error;
-        }
-        finally
-        {
-            _gate.Release();
-        }
+            .AddCheck<SiloHealthCheck>("silo");
     }
 }

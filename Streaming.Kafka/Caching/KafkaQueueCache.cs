@@ -25,6 +25,7 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
 {
     private readonly Dictionary<StreamId, StreamLog> _streams = [];
     private readonly HashSet<StreamLog> _changed = new(ReferenceEqualityComparer.Instance);
+    private readonly List<IBatchContainer> _finishedAtShutdown = [];
 
     public QueueId QueueId { get; } = queueId;
 
@@ -82,6 +83,27 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
 
         purgedItems = purged;
         return purged.Count > 0;
+    }
+
+    /// <summary>
+    /// Orleans calls this as the queue shuts down, after every delivery in flight has returned and before it
+    /// disposes the cursors: the last moment to tell what is finished. The batches finished since the last
+    /// purge are kept for <see cref="TakeFinishedAtShutdown"/>, so the final checkpoint covers them.
+    /// </summary>
+    public void UpdateDeliveryProgress(StreamSequenceToken? earliestSubscriptionToken, DateTime utcNow)
+    {
+        if (TryPurgeFromCache(out var purged))
+        {
+            _finishedAtShutdown.AddRange(purged);
+        }
+    }
+
+    /// <summary>The batches found finished as the queue shut down (see <see cref="UpdateDeliveryProgress"/>).</summary>
+    public List<IBatchContainer> TakeFinishedAtShutdown()
+    {
+        var finished = _finishedAtShutdown.ToList();
+        _finishedAtShutdown.Clear();
+        return finished;
     }
 
     [Obsolete("Orleans calls TryGetCacheCursor.")]

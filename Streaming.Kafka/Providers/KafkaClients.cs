@@ -18,7 +18,7 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
     /// </summary>
     public IConsumer<byte[]?, byte[]?> CreateConsumer(string queueName)
     {
-        var config = new ConsumerConfig(Common($"{queueName}", options.ConsumerProperties))
+        var config = new ConsumerConfig(Common($"{queueName}", options.ConsumerProperties, ConsumerDefaults))
         {
             GroupId = options.GroupId,
             EnableAutoCommit = true,
@@ -66,7 +66,16 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             .Build();
     }
 
-    private Dictionary<string, string> Common(string role, IDictionary<string, string> roleProperties)
+    /// <summary>
+    /// librdkafka's default waits a second before fetching again once a partition's prefetch is full
+    /// (<c>queued.min.messages</c>, <c>queued.max.messages.kbytes</c>), which stalls a consumer that keeps up.
+    /// </summary>
+    private static readonly Dictionary<string, string> ConsumerDefaults = new(StringComparer.Ordinal)
+    {
+        ["fetch.queue.backoff.ms"] = "10",
+    };
+
+    private Dictionary<string, string> Common(string role, IDictionary<string, string> roleProperties, IDictionary<string, string>? defaults = null)
     {
         // Ours first, then the operator's Properties (security settings and the like) and the role's own on
         // top; what the builders set afterwards (group id, commit mode...) is not overridable.
@@ -76,7 +85,7 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             ["client.id"] = $"{options.ClientId}-{providerName}-{role}",
             ["log.connection.close"] = "false",
         };
-        foreach (var (key, value) in options.Properties.Concat(roleProperties))
+        foreach (var (key, value) in (defaults ?? new Dictionary<string, string>()).Concat(options.Properties).Concat(roleProperties))
         {
             properties[key] = value;
         }

@@ -249,6 +249,13 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             return;
         }
 
+        if (_cache?.TakeFinishedAtShutdown() is { Count: > 0 } finished)
+        {
+#pragma warning disable CS0618 // The obsolete overload is the one this receiver implements.
+            await MessagesDeliveredAsync(finished);
+#pragma warning restore CS0618
+        }
+
         _consumer = null;
         Checkpoint(consumer);
         var checkpoint = _progress.Committable;

@@ -3,10 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Hearth.Grains.Interfaces;
-using Hearth.Runtime.Partitioning;
-using Hearth.Runtime.Storage.AdoNet;
-using Hearth.Silo.Api;
-using Hearth.TestingHost;
+using Hearth.Streaming.Kafka.Providers;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -53,40 +50,65 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
     }
 
     [Fact]
-    public async Task Get_OnASiloThatDoesNotOwnTheThermostat_ReturnsTheOwnersLiveState_OrStorageWhenNoOwnerIsKnown()
+    public async Task Get_FromAnySiloOfACluster_IsAGrainCallToWhereverTheControllerLives()
     {
         var topics = kafka.CreateTopics(partitions: 4);
-        var database = _directory.File("shared.db");
-        // A slow heartbeat, so that the membership row this test edits is not rewritten under it.
-        var settings = new Dictionary<string, string?> { ["Membership:HeartbeatInterval"] = "00:00:30", ["Membership:DeadAfter"] = "00:05:00" };
-        using var fleet = new Fleet(kafka, topics);
-        await using var first = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, settings, "first");
-        await using var second = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, settings, "second");
-        await WaitUntilOwnedAsync(first, second);
-        var ids = Enumerable.Range(0, 40).Select(i => $"w-{i}").ToList();
-        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 22, 0.5, 0.5)), TestSilo.Together(first, second), Timeout);
-        var ownedBySecond = ids.First(id => second.Status.OwnedPartitions.Contains(KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(id), 4)));
-        using var http = new HttpClient { BaseAddress = first.HttpAddress };
-
-        // The first silo refreshes its view of the table, then forwards to the owner.
-        var forwarded = await GetWhenOwnerIsKnownAsync(http, ownedBySecond, "second");
-        Assert.Equal("second", forwarded.Headers.GetValues(ThermostatsApi.ServedByHeader).Single());
-        var state = await forwarded.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(("second", "live", 22.0), (state.GetProperty("owner").GetString(), state.GetProperty("source").GetString(), state.GetProperty("setpoint").GetDouble()));
-
-        // With no owner in the membership table (as mid-rebalance), the first silo answers from storage.
-        var db = Databases.Sqlite(database);
-        await using (var connection = await db.OpenAsync(CancellationToken.None))
-        await using (var command = AdoNetDatabase.Command(connection, null, "UPDATE hearth_silo SET partitions = '' WHERE silo_name = 'second'"))
+        var database = await PostgresServer.CreateDatabaseAsync();
+        try
         {
-            await command.ExecuteNonQueryAsync();
+            var settings = new Dictionary<string, string?>
+            {
+                ["Storage:Provider"] = "postgres",
+                ["Storage:ConnectionString"] = database,
+                ["Orleans:ClusterId"] = "api-" + topics.GroupId,
+                ["Orleans:AdvertisedAddress"] = "127.0.0.1",
+            };
+            using var fleet = new Fleet(kafka, topics);
+            await using var first = await TestSilo.StartAsync(kafka.BootstrapServers, topics, "", output, settings, "first");
+            await using var second = await TestSilo.StartAsync(kafka.BootstrapServers, topics, "", output, settings, "second", waitForEveryPartition: false);
+            var ids = Enumerable.Range(0, 40).Select(i => $"w-{i}").ToList();
+            await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 22, 0.5, 0.5)), first, Timeout);
+
+            using var viaFirst = new HttpClient { BaseAddress = first.HttpAddress };
+            using var viaSecond = new HttpClient { BaseAddress = second.HttpAddress };
+            var owners = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var id in ids)
+            {
+                var a = await viaFirst.GetFromJsonAsync<JsonElement>($"/api/thermostats/{id}");
+                var b = await viaSecond.GetFromJsonAsync<JsonElement>($"/api/thermostats/{id}");
+                Assert.Equal((22.0, "live"), (a.GetProperty("setpoint").GetDouble(), a.GetProperty("source").GetString()));
+                // One activation, whoever asks.
+                Assert.Equal(a.GetProperty("owner").GetString(), b.GetProperty("owner").GetString());
+                owners.Add(a.GetProperty("owner").GetString()!);
+            }
+
+            Assert.Subset(new HashSet<string>(["first", "second"], StringComparer.Ordinal), owners);
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(database);
+        }
+    }
+
+    [Fact]
+    public async Task Get_ForANeverSeenThermostat_LeavesNoActivationAndNoRecordBehind()
+    {
+        var topics = kafka.CreateTopics(partitions: 2);
+        var database = _directory.File("never.db");
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output);
+        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+
+        foreach (var i in Enumerable.Range(0, 10))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/api/thermostats/ghost-{i}")).StatusCode);
         }
 
-        var fromStorage = await http.GetFromJsonAsync<JsonElement>($"/api/thermostats/{ownedBySecond}");
-        Assert.Equal("storage", fromStorage.GetProperty("source").GetString());
-        Assert.Equal(JsonValueKind.Null, fromStorage.GetProperty("owner").ValueKind);
-        Assert.Equal(22, fromStorage.GetProperty("setpoint").GetDouble());
-        Assert.Contains("rebalance", fromStorage.GetProperty("note").GetString(), StringComparison.Ordinal);
+        await Poll.UntilAsync(() => Task.FromResult(silo.Metrics.Activations == 0), Timeout, "the activations the lookups made are gone",
+            () => Task.FromResult($"{silo.Metrics.Activations} active"));
+        foreach (var i in Enumerable.Range(0, 10))
+        {
+            Assert.Null(await StoredStates.ThermostatInSqliteAsync(database, $"ghost-{i}"));
+        }
     }
 
     [Fact]
@@ -147,37 +169,27 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         await Poll.UntilAsync(async () =>
         {
             cluster = await http.GetFromJsonAsync<JsonElement>("/api/cluster");
-            return cluster.GetProperty("silos").EnumerateArray().Any(s => s.GetProperty("status").GetString() == "active");
-        }, Timeout, "the silo shows active in /api/cluster");
+            return cluster.GetProperty("silos").EnumerateArray().Any(s => s.GetProperty("status").GetString() == "active"
+                && s.GetProperty("queues").GetArrayLength() == 6)
+                && cluster.GetProperty("events").EnumerateArray().Any(e => e.GetProperty("kind").GetString() == "queues");
+        }, Timeout, "the silo shows active and pulling in /api/cluster");
 
         Assert.Equal(kafka.BootstrapServers, cluster.GetProperty("bootstrapServers").GetString());
-        Assert.Equal(3, cluster.GetProperty("partitions").GetInt32());
+        Assert.Equal(6, cluster.GetProperty("partitions").GetInt32());
         var me = cluster.GetProperty("silos").EnumerateArray().Single();
         Assert.Equal(silo.Name, me.GetProperty("name").GetString());
-        Assert.Equal([0, 1, 2], me.GetProperty("partitions").EnumerateArray().Select(p => p.GetInt32()));
+        Assert.Equal(silo.HttpAddress.GetLeftPart(UriPartial.Authority), me.GetProperty("httpAddress").GetString());
+        Assert.Equal(
+            new[] { topics.Readings, topics.Settings }.SelectMany(t => Enumerable.Range(0, 3).Select(p => $"{t}/{p}")).Order(),
+            me.GetProperty("queues").EnumerateArray().Select(q => q.GetString()).Order());
         Assert.All(new[] { "activations", "messagesPerSecond", "lag", "cpuPercent", "memoryMb" }, f => Assert.True(me.TryGetProperty(f, out _), f));
-        Assert.All(cluster.GetProperty("partitionMap").EnumerateArray(), p => Assert.Equal(silo.Name, p.GetProperty("owner").GetString()));
-        Assert.Contains(cluster.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "assigned");
+        Assert.All(cluster.GetProperty("queues").EnumerateArray(), q => Assert.Equal(silo.Name, q.GetProperty("owner").GetString()));
+        Assert.Contains(cluster.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "active");
+        Assert.Contains(cluster.GetProperty("events").EnumerateArray(), e => e.GetProperty("kind").GetString() == "queues");
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/cluster/history")).StatusCode);
     }
 
     public void Dispose() => _directory.Dispose();
-
-    /// <summary>Both silos own partitions and the membership table says so.</summary>
-    private static Task WaitUntilOwnedAsync(TestSilo first, TestSilo second) =>
-        Poll.UntilAsync(() => Task.FromResult(first.Status.OwnedPartitions.Count > 0 && second.Status.OwnedPartitions.Count > 0
-            && first.Status.OwnedPartitions.Count + second.Status.OwnedPartitions.Count == 4), Timeout, "both silos own partitions");
-
-    private static async Task<HttpResponseMessage> GetWhenOwnerIsKnownAsync(HttpClient http, string id, string owner)
-    {
-        HttpResponseMessage? response = null;
-        await Poll.UntilAsync(async () =>
-        {
-            response = await http.GetAsync($"/api/thermostats/{id}");
-            return response.Headers.TryGetValues(ThermostatsApi.ServedByHeader, out var by) && by.Single() == owner;
-        }, Timeout, $"{id} answered by {owner}");
-        return response!;
-    }
 }

@@ -67,13 +67,18 @@ public sealed class DashboardBrowserTests(EmbeddedKafkaFixture kafka, ITestOutpu
         var state = page.Locator("[data-testid=thermostat-state]");
         await Expect(state).ToContainTextAsync(room.Id, new() { Timeout = Timeout });
         await Expect(state.Locator("dd[data-field=Setpoint]")).ToHaveTextAsync($"{room.Setpoint.ToString(CultureInfo.InvariantCulture)} °");
-        await Expect(state.Locator("dd[data-field=Owner]")).ToContainTextAsync("silo-", new() { Timeout = Timeout });
+        await Expect(state.Locator("dd[data-field='Hosted by']")).ToContainTextAsync("silo-", new() { Timeout = Timeout });
         await Expect(page.Locator("[data-testid=thermostat-commands] tbody tr").First).ToBeVisibleAsync(new() { Timeout = Timeout });
 
         var screenshot = Path.Combine(TestArtifacts.Directory, "dashboard.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         output.WriteLine($"dashboard screenshot: {screenshot}");
         TestArtifacts.Record($"dashboard screenshot (3 silos through nginx, after a kill): {screenshot}");
+
+        // The Orleans Dashboard, linked from ours, through the same balancer.
+        await page.ClickAsync("[data-testid=orleans-dashboard]");
+        await page.WaitForURLAsync("**/orleans/**", new() { Timeout = Timeout });
+        await Expect(page.Locator("body")).ToContainTextAsync("Orleans", new() { Timeout = Timeout });
         await stopFleet.CancelAsync();
         await fleet;
     }

@@ -1,16 +1,14 @@
-using IMembershipTable = Hearth.Runtime.Membership.IMembershipTable;
-using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Confluent.Kafka;
-using Hearth.Runtime.Membership;
-using Hearth.Runtime.Storage.AdoNet;
 using Xunit.Abstractions;
-using Hearth.TestingHost;
 
 namespace Hearth.Tests.Infrastructure;
 
 /// <summary>
-/// Several silos, each a process of its own, against one embedded Kafka and one PostgreSQL database (the
-/// equivalent of Orleans' TestingHost): add a silo, stop one gracefully, kill one abruptly.
+/// Several silos, each a process of its own, against one embedded Kafka and one PostgreSQL database that holds
+/// both the Orleans membership table and the grain states: add a silo, stop one (SIGTERM), kill one (SIGKILL),
+/// freeze one (SIGSTOP). What only real processes show; in-process clusters are Orleans' InProcessTestCluster.
 /// </summary>
 public sealed class TestCluster : IStoresInput, IAsyncDisposable
 {
@@ -20,6 +18,7 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
     private readonly ITestOutputHelper? _output;
     private readonly Dictionary<string, string?> _settings;
     private readonly Dictionary<string, SiloProcess> _silos = new(StringComparer.Ordinal);
+    private readonly KafkaCheckpoints _checkpoints;
 
     private TestCluster(EmbeddedKafkaFixture kafka, TestTopics topics, string database, ITestOutputHelper? output,
         IDictionary<string, string?>? overrides)
@@ -28,24 +27,30 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
         Topics = topics;
         DatabaseConnectionString = database;
         _output = output;
-        Database = Databases.Postgres(database);
-        Membership = new AdoNetMembershipTable(Database);
+        _checkpoints = new KafkaCheckpoints(kafka.BootstrapServers, topics.GroupId);
         _settings = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["Urls"] = "http://127.0.0.1:0",
+            ["Orleans:SiloPort"] = "0",
+            ["Orleans:GatewayPort"] = "0",
+            ["Orleans:AdvertisedAddress"] = "127.0.0.1",
+            ["Orleans:ClusterId"] = "cluster-" + topics.GroupId,
+            // Failure detection for tests: a silent silo is declared dead within seconds. A frozen process keeps its
+            // connections open, which must not count as alive.
+            ["Orleans:Membership:ProbeTimeout"] = "00:00:02",
+            ["Orleans:Membership:NumMissedProbesLimit"] = "2",
+            ["Orleans:Membership:TableRefreshTimeout"] = "00:00:02",
+            ["Orleans:Membership:IAmAliveTablePublishTimeout"] = "00:00:02",
+            ["Orleans:Membership:EnableConnectionLivenessCheck"] = "false",
             ["Kafka:BootstrapServers"] = kafka.BootstrapServers,
             ["Kafka:GroupId"] = topics.GroupId,
-            // The embedded broker runs each rebalance round for the session timeout less one second.
-            ["Kafka:SessionTimeoutMs"] = "3000",
+            ["Kafka:CommitIntervalMs"] = "100",
             // The embedded broker answers an empty fetch only after fetch.wait.max.ms, even when data arrives meanwhile.
             ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = "10",
             ["Topics:Readings"] = topics.Readings,
             ["Topics:Settings"] = topics.Settings,
             ["Topics:Commands"] = topics.Commands,
             ["Topics:DeadLetter"] = topics.DeadLetter,
-            ["Grains:CheckpointInterval"] = "00:00:00.250",
-            ["Membership:HeartbeatInterval"] = "00:00:00.500",
-            ["Membership:DeadAfter"] = "00:00:03",
             ["Storage:Provider"] = "postgres",
             ["Storage:ConnectionString"] = database,
         };
@@ -59,10 +64,6 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
 
     public string DatabaseConnectionString { get; }
 
-    public AdoNetDatabase Database { get; }
-
-    public IMembershipTable Membership { get; }
-
     public IReadOnlyDictionary<string, SiloProcess> Silos => _silos;
 
     /// <summary>A cluster with a new database of its own; no silo yet.</summary>
@@ -73,7 +74,7 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
         return new TestCluster(kafka, topics, database, output, overrides);
     }
 
-    /// <summary>Starts a silo and waits until it reports itself active (it has its first assignment).</summary>
+    /// <summary>Starts a silo and waits until it is active (it has joined the Orleans cluster and serves HTTP).</summary>
     public async Task<SiloProcess> StartSiloAsync(string name, IDictionary<string, string?>? overrides = null)
     {
         var settings = new Dictionary<string, string?>(_settings) { ["Silo:Name"] = name };
@@ -85,94 +86,32 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
         var silo = SiloProcess.Start(name, settings, _output.AsLog());
         _silos[name] = silo;
         await silo.WaitUntilActiveAsync(StartTimeout);
+        await silo.WaitForLineAsync(l => l.Contains("Now listening on:", StringComparison.Ordinal), StartTimeout, "listening");
         return silo;
     }
 
-    /// <summary>SIGTERM: the silo releases its partitions (checkpointing them) and leaves.</summary>
+    /// <summary>SIGTERM: the silo hands its queues and grains over and leaves.</summary>
     public Task StopSiloAsync(string name) => _silos[name].StopAsync(TimeSpan.FromSeconds(60));
 
-    /// <summary>SIGKILL: no checkpoint, no goodbye; the group notices after its session timeout.</summary>
+    /// <summary>SIGKILL: nothing written, no goodbye; Orleans' failure detection notices.</summary>
     public void KillSilo(string name) => _silos[name].Kill();
 
-    /// <summary>The stored next offset of every partition of <paramref name="topic"/> (absent: nothing stored yet).</summary>
-    public async Task<Dictionary<int, long>> StoredOffsetsAsync(string topic) =>
-        (await StoredProgressAsync(topic)).ToDictionary(p => p.Key, p => p.Value.Offset);
+    /// <summary>The committed checkpoint of every partition of <paramref name="topic"/>.</summary>
+    public Dictionary<int, long> Committed(string topic) =>
+        _checkpoints.Committed(EndOffsets(topic).Keys).ToDictionary(c => c.Key.Partition.Value, c => c.Value);
 
-    /// <summary>
-    /// The stored next offset of every partition of <paramref name="topic"/> with the lease epoch it was written
-    /// under, which tells the owner that wrote it.
-    /// </summary>
-    public async Task<Dictionary<int, (long Offset, long Epoch)>> StoredProgressAsync(string topic)
-    {
-        await using var connection = await Database.OpenAsync(CancellationToken.None);
-        await using var command = AdoNetDatabase.Command(connection, null,
-            "SELECT partition_id, next_offset, epoch FROM hearth_partition_offset WHERE group_id = @g AND topic = @t");
-        AdoNetDatabase.Add(command, "@g", Topics.GroupId);
-        AdoNetDatabase.Add(command, "@t", topic);
-        await using var reader = await command.ExecuteReaderAsync();
-        var progress = new Dictionary<int, (long, long)>();
-        while (await reader.ReadAsync())
-        {
-            progress[reader.GetInt32(0)] = (reader.GetInt64(1), reader.GetInt64(2));
-        }
-
-        return progress;
-    }
-
-    /// <summary>Every stored grain state of a type: key, JSON, version, epoch.</summary>
-    public async Task<Dictionary<string, (string Json, long Version, long Epoch, int Partition)>> GrainStatesAsync(string grainType)
-    {
-        await using var connection = await Database.OpenAsync(CancellationToken.None);
-        await using var command = AdoNetDatabase.Command(connection, null,
-            "SELECT grain_key, state, version, epoch, partition_id FROM hearth_grain_state WHERE grain_type = @t");
-        AdoNetDatabase.Add(command, "@t", grainType);
-        await using var reader = await command.ExecuteReaderAsync();
-        var states = new Dictionary<string, (string, long, long, int)>(StringComparer.Ordinal);
-        while (await reader.ReadAsync())
-        {
-            states[reader.GetString(0)] = (reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4));
-        }
-
-        return states;
-    }
-
-    /// <summary>The lease epoch of every partition.</summary>
-    public async Task<Dictionary<int, (long Epoch, string Owner)>> LeasesAsync()
-    {
-        await using var connection = await Database.OpenAsync(CancellationToken.None);
-        await using var command = AdoNetDatabase.Command(connection, null,
-            "SELECT partition_id, epoch, owner FROM hearth_partition_lease WHERE group_id = @g");
-        AdoNetDatabase.Add(command, "@g", Topics.GroupId);
-        await using var reader = await command.ExecuteReaderAsync();
-        var leases = new Dictionary<int, (long, string)>();
-        while (await reader.ReadAsync())
-        {
-            leases[reader.GetInt32(0)] = (reader.GetInt64(1), reader.GetString(2));
-        }
-
-        return leases;
-    }
-
-    /// <summary>
-    /// Waits until every partition has stored at least <paramref name="ends"/> (offsets of one topic).
-    /// The silos are other processes, so this reads the database at a short interval.
-    /// </summary>
-    public Task WaitForStoredAsync(IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase)
-    {
-        var topic = ends.Keys.Select(k => k.Topic).Distinct().Single();
-        return Poll.UntilAsync(async () =>
-        {
-            var stored = await StoredOffsetsAsync(topic);
-            return ends.All(e => e.Value == 0 || (stored.TryGetValue(e.Key.Partition.Value, out var s) && s >= e.Value));
-        }, timeout, phase, async () =>
-        {
-            var stored = await StoredOffsetsAsync(topic);
-            return string.Join(", ", ends.Where(e => e.Value > 0).Select(e =>
-                $"{e.Key.Partition.Value}: {(stored.TryGetValue(e.Key.Partition.Value, out var s) ? s.ToString(CultureInfo.InvariantCulture) : "-")}/{e.Value}"));
-        });
-    }
+    public Task WaitForStoredAsync(IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase) =>
+        _checkpoints.WaitForStoredAsync(ends, timeout, phase);
 
     public Dictionary<TopicPartition, long> EndOffsets(string topic) => _kafka.EndOffsets(topic);
+
+    /// <summary><c>GET /api/cluster</c> from a running silo.</summary>
+    public async Task<JsonElement> ClusterViewAsync()
+    {
+        var running = _silos.Values.First(s => s.IsRunning && s.HttpAddress is not null);
+        using var http = new HttpClient { BaseAddress = new Uri(running.HttpAddress!), Timeout = TimeSpan.FromSeconds(10) };
+        return await http.GetFromJsonAsync<JsonElement>("/api/cluster");
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -181,7 +120,6 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
             await silo.DisposeAsync();
         }
 
-        (Database.Dialect as IDisposable)?.Dispose();
         await PostgresServer.DropDatabaseAsync(DatabaseConnectionString);
     }
 }

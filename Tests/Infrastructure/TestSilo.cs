@@ -1,7 +1,8 @@
+using System.Globalization;
 using Confluent.Kafka;
-using Hearth.Runtime.Hosting;
-using Hearth.Runtime.Membership;
+using Hearth.Grains;
 using Hearth.Silo.Hosting;
+using Hearth.Streaming.Kafka.Providers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,54 +11,64 @@ using Xunit.Abstractions;
 
 namespace Hearth.Tests.Infrastructure;
 
-/// <summary>A silo hosted in the test process, against a test's topics and its own SQLite file.</summary>
+/// <summary>A whole silo (HTTP and Orleans) hosted in the test process, against a test's topics and its own SQLite file.</summary>
 public sealed class TestSilo : IStoresInput, IAsyncDisposable
 {
-    private static readonly TimeSpan AssignmentTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly WebApplication _app;
+    private readonly KafkaCheckpoints _checkpoints;
     private bool _stopped;
 
-    private TestSilo(WebApplication app, string name)
+    private TestSilo(WebApplication app, string name, KafkaCheckpoints checkpoints)
     {
         _app = app;
         Name = name;
-        Status = app.Services.GetRequiredService<GrainRuntimeStatus>();
+        _checkpoints = checkpoints;
     }
 
     public string Name { get; }
 
-    public GrainRuntimeStatus Status { get; }
-
     public IServiceProvider Services => _app.Services;
 
     /// <summary>The silo's HTTP address (it listens on a free port of 127.0.0.1).</summary>
-    public Uri HttpAddress => new(Services.GetRequiredService<SiloIdentity>().HttpAddress
-        ?? throw new InvalidOperationException("The silo has not started listening."));
+    public Uri HttpAddress => new(Services.GetRequiredService<SiloEndpoints>().HttpAddress);
 
-    /// <summary>Starts a silo and waits until the group has assigned it partitions.</summary>
+    /// <summary>The partitions the silo pulls, with what it did on each.</summary>
+    public IKafkaStreamStatus Kafka => Services.GetRequiredKeyedService<IKafkaStreamStatus>(ThermostatStreams.Provider);
+
+    public ThermostatMetrics Metrics => Services.GetRequiredService<ThermostatMetrics>();
+
+    public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();
+
+    /// <summary>The settings every test silo runs with, before a test's own.</summary>
+    public static Dictionary<string, string?> Settings(string bootstrapServers, TestTopics topics, string databasePath, string name) => new()
+    {
+        ["Urls"] = "http://127.0.0.1:0",
+        ["Silo:Name"] = name,
+        ["Orleans:SiloPort"] = "0",
+        ["Orleans:GatewayPort"] = "0",
+        ["Orleans:ClusterId"] = "test-" + name,
+        ["Kafka:BootstrapServers"] = bootstrapServers,
+        ["Kafka:GroupId"] = topics.GroupId,
+        ["Kafka:CommitIntervalMs"] = "100",
+        // The embedded broker answers an empty fetch only after fetch.wait.max.ms, even when data arrives meanwhile.
+        ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = "10",
+        ["Topics:Readings"] = topics.Readings,
+        ["Topics:Settings"] = topics.Settings,
+        ["Topics:Commands"] = topics.Commands,
+        ["Topics:DeadLetter"] = topics.DeadLetter,
+        ["Topics:Partitions"] = topics.Partitions.ToString(CultureInfo.InvariantCulture),
+        ["Storage:Provider"] = "sqlite",
+        ["Storage:ConnectionString"] = $"Data Source={databasePath}",
+    };
+
+    /// <summary>Starts a silo and waits until it pulls every partition of its topics (a silo joining others: until its provider runs).</summary>
     public static async Task<TestSilo> StartAsync(
         string bootstrapServers, TestTopics topics, string databasePath, ITestOutputHelper? output,
-        IDictionary<string, string?>? overrides = null, string name = "silo")
+        IDictionary<string, string?>? overrides = null, string name = "silo", bool waitForEveryPartition = true)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Silo:Name"] = name,
-            ["Kafka:BootstrapServers"] = bootstrapServers,
-            ["Kafka:GroupId"] = topics.GroupId,
-            ["Kafka:SessionTimeoutMs"] = "6000",
-            // The embedded broker answers an empty fetch only after fetch.wait.max.ms, even when data arrives meanwhile.
-            ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = "10",
-            ["Topics:Readings"] = topics.Readings,
-            ["Topics:Settings"] = topics.Settings,
-            ["Topics:Commands"] = topics.Commands,
-            ["Topics:DeadLetter"] = topics.DeadLetter,
-            ["Topics:Partitions"] = topics.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Grains:CheckpointInterval"] = "00:00:00.100",
-            ["Storage:Provider"] = "sqlite",
-            ["Storage:ConnectionString"] = $"Data Source={databasePath}",
-        };
+        var settings = Settings(bootstrapServers, topics, databasePath, name);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
             settings[key] = value;
@@ -68,85 +79,31 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+            builder.Logging.AddFilter("Polly", LogLevel.Warning);
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             if (output is not null)
             {
                 builder.Logging.AddProvider(new TestOutputLoggerProvider(output, name));
             }
         });
-        var silo = new TestSilo(app, name);
+        var silo = new TestSilo(app, name, new KafkaCheckpoints(bootstrapServers, topics.GroupId));
         await app.StartAsync();
-        await silo.Status.FirstAssignment.WaitAsync(AssignmentTimeout);
+        await Poll.UntilAsync(
+            () => Task.FromResult(silo.Kafka.Topics.Count > 0 &&
+                (!waitForEveryPartition || silo.Kafka.Partitions().Count == silo.Kafka.Topics.Sum(t => t.Partitions))),
+            StartTimeout, waitForEveryPartition ? $"{name} pulling every partition of its topics" : $"{name} reading its topics");
         return silo;
     }
 
     /// <summary>
-    /// Waits until this silo has stored a checkpoint covering every message before
-    /// <paramref name="ends"/>: by then their state is durable and their outputs are in Kafka.
+    /// Waits until the silo has committed checkpoints covering every message before <paramref name="ends"/>:
+    /// by then their decisions are stored and their commands are in Kafka.
     /// </summary>
     public Task WaitForStoredAsync(IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase) =>
-        WaitForStoredAsync(ends, timeout, phase, [this]);
+        _checkpoints.WaitForStoredAsync(ends, timeout, phase);
 
-    /// <summary>Like <see cref="WaitForStoredAsync(IReadOnlyDictionary{TopicPartition,long},TimeSpan,string)"/>, over several silos together.</summary>
-    public static Task WaitForStoredAsync(
-        IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase, IReadOnlyList<TestSilo> silos)
-    {
-        bool Stored(KeyValuePair<TopicPartition, long> end) =>
-            end.Value == 0 || silos.Any(s => s.Status.StoredOffsets.TryGetValue(end.Key, out var stored) && stored >= end.Value);
-
-        return WaitUntilAsync(silos, () => ends.All(Stored), timeout, $"{phase}: checkpoints reaching the input's end", () =>
-            string.Join("; ", ends.Where(e => !Stored(e)).Select(e =>
-                $"{e.Key.Topic}[{e.Key.Partition}] wants {e.Value}, stored {string.Join("/", silos.Select(s => s.Status.StoredOffsets.TryGetValue(e.Key, out var v) ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-"))}")));
-    }
-
-    /// <summary>Several silos that store input together, each its own partitions.</summary>
-    public static IStoresInput Together(params TestSilo[] silos) => new Group(silos);
-
-    /// <summary>Waits until <paramref name="condition"/> holds, checking it again after each checkpoint and idle sweep.</summary>
-    public Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what) => WaitUntilAsync([this], condition, timeout, what);
-
-    /// <summary>
-    /// Waits until <paramref name="condition"/> holds, checking it again after each checkpoint and idle sweep
-    /// of any of <paramref name="silos"/>: the events that change what the tests look at.
-    /// </summary>
-    public static async Task WaitUntilAsync(
-        IReadOnlyList<TestSilo> silos, Func<bool> condition, TimeSpan timeout, string what, Func<string>? describe = null)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Check()
-        {
-            if (condition())
-            {
-                done.TrySetResult();
-            }
-        }
-
-        // Armed before checking, so an event between the check and the subscription is not missed.
-        foreach (var silo in silos)
-        {
-            silo.Status.CheckpointStored += Check;
-            silo.Status.IdleSweepCompleted += Check;
-        }
-
-        try
-        {
-            Check();
-            await done.Task.WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"{what}: not reached within {timeout}{(describe is null ? "" : ": " + describe())}");
-        }
-        finally
-        {
-            foreach (var silo in silos)
-            {
-                silo.Status.CheckpointStored -= Check;
-                silo.Status.IdleSweepCompleted -= Check;
-            }
-        }
-    }
-
-    /// <summary>Stops the silo gracefully (leaves the group after a final checkpoint).</summary>
+    /// <summary>Stops the silo gracefully: its grains write their state, its partitions commit their checkpoints.</summary>
     public async Task StopAsync()
     {
         if (!_stopped)
@@ -160,11 +117,5 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
     {
         await StopAsync();
         await _app.DisposeAsync();
-    }
-
-    private sealed class Group(TestSilo[] silos) : IStoresInput
-    {
-        public Task WaitForStoredAsync(IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout, string phase) =>
-            TestSilo.WaitForStoredAsync(ends, timeout, phase, silos);
     }
 }

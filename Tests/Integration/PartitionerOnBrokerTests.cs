@@ -1,6 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
-using Hearth.Runtime.Partitioning;
+using Hearth.Streaming.Kafka.Providers;
 using Hearth.Tests.Infrastructure;
 
 namespace Hearth.Tests.Integration;

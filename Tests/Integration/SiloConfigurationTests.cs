@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using Hearth.Silo.Hosting;
 using Hearth.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
@@ -6,18 +9,20 @@ using Microsoft.Extensions.Options;
 
 namespace Hearth.Tests.Integration;
 
+/// <summary>How the silo treats its configuration: bad values fail at start naming the key; addresses come from the standard settings.</summary>
 [Collection(KafkaCollection.Name)]
 public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDisposable
 {
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private readonly TempDirectory _directory = new();
 
     [Theory]
-    [InlineData("Grains:CheckpointInterval", "00:00:00", "Grains:CheckpointInterval")]
-    [InlineData("Grains:CheckpointInterval", "soon", "Grains:CheckpointInterval")]
+    [InlineData("Grains:IdleTimeout", "00:00:00", "Grains:IdleTimeout")]
+    [InlineData("Grains:IdleTimeout", "soon", "Grains:IdleTimeout")]
     [InlineData("Storage:Provider", "oracle", "Storage:Provider")]
     [InlineData("Kafka:GroupId", "", "Kafka:GroupId")]
     [InlineData("Topics:Commands", "has spaces", "Topics:Commands")]
-    [InlineData("Kafka:SessionTimeoutMs", "-1", "Kafka:SessionTimeoutMs")]
+    [InlineData("Orleans:SiloPort", "-1", "Orleans:SiloPort")]
     public async Task InvalidConfiguration_FailsAtStart_NamingTheKey(string key, string value, string named)
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(new() { [key] = value }));
@@ -27,44 +32,101 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     }
 
     [Fact]
-    public async Task UnknownSettingsTopic_FailsAtStart_NamingTheKey()
+    public async Task UnknownSettingsTopic_FailsAtStart_NamingTheKey_AndIsNotCreated()
     {
         var topics = kafka.CreateTopics(2);
         var unknown = "no-such-topic-" + Guid.NewGuid().ToString("N");
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            StartAsync(new() { ["Topics:Settings"] = unknown, ["Topics:Readings"] = topics.Readings }));
+            StartAsync(new() { ["Topics:Settings"] = unknown, ["Topics:Readings"] = topics.Readings, ["Topics:Commands"] = topics.Commands, ["Topics:DeadLetter"] = topics.DeadLetter }));
 
-        // A real cluster answers "does not exist" (the silo asks without auto-creation); the embedded broker
-        // creates any topic it is asked about, with 4 partitions, which the silo then rejects as mismatched.
         Assert.Contains("Topics:Settings", error.Message, StringComparison.Ordinal);
         Assert.Contains(unknown, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Topics:Readings", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task InputTopicsWithDifferentPartitionCounts_FailAtStart()
+    public void APortInUse_StopsTheSiloBeforeItStarts_NamingThePort()
     {
-        var three = kafka.CreateTopics(3);
-        var five = kafka.CreateTopics(5);
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            StartAsync(new() { ["Topics:Readings"] = three.Readings, ["Topics:Settings"] = five.Settings }));
+        var http = Assert.Throws<PortInUseException>(() => Build(new() { ["Urls"] = $"http://127.0.0.1:{port}" }));
+        var orleans = Assert.Throws<PortInUseException>(() => Build(new() { ["Orleans:SiloPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
 
-        Assert.Contains("same partition count", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"HTTP port {port}", http.Message, StringComparison.Ordinal);
+        Assert.Contains($"Orleans:SiloPort {port}", orleans.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheSiloExecutable_OnAPortInUse_ExitsWithOneLine()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            ArgumentList = { SiloProcess.SiloAssembly, $"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Orleans:SiloPort=0", "--Orleans:GatewayPort=0" },
+        };
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["Storage__ConnectionString"] = $"Data Source={_directory.File("port.db")}";
+
+        using var process = Process.Start(start)!;
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Timeout);
+
+        Assert.Equal(69, process.ExitCode);
+        var line = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"HTTP port {port}", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("urls")]
+    [InlineData("http_ports")]
+    public async Task TheStandardAspNetCoreAddressSettings_ChooseWhereTheSiloListens(string setting)
+    {
+        var topics = kafka.CreateTopics(1);
+        var port = FreePort();
+        // ASPNETCORE_URLS and --urls arrive as "urls", ASPNETCORE_HTTP_PORTS as "http_ports".
+        var overrides = setting == "urls"
+            ? new Dictionary<string, string?> { ["Urls"] = $"http://127.0.0.1:{port}" }
+            : new Dictionary<string, string?> { ["Urls"] = null, ["http_ports"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File($"{setting}.db"), null, overrides);
+
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(port, silo.HttpAddress.Port);
     }
 
     public void Dispose() => _directory.Dispose();
 
-    private async Task StartAsync(Dictionary<string, string?> settings)
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private Microsoft.AspNetCore.Builder.WebApplication Build(Dictionary<string, string?> settings)
     {
         settings.TryAdd("Kafka:BootstrapServers", kafka.BootstrapServers);
         settings.TryAdd("Urls", "http://127.0.0.1:0");
+        settings.TryAdd("Orleans:SiloPort", "0");
+        settings.TryAdd("Orleans:GatewayPort", "0");
         settings.TryAdd("Storage:ConnectionString", $"Data Source={_directory.File("config.db")}");
-        await using var app = SiloApplication.Build([], b =>
+        return SiloApplication.Build([], b =>
         {
             b.Configuration.AddInMemoryCollection(settings);
             b.Logging.ClearProviders();
         });
+    }
+
+    private async Task StartAsync(Dictionary<string, string?> settings)
+    {
+        await using var app = Build(settings);
         await app.StartAsync();
         await app.StopAsync();
     }

@@ -1,18 +1,16 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
-using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
-using Hearth.Runtime;
-using Hearth.Runtime.Partitioning;
-using Hearth.Runtime.Processing;
-using Hearth.Runtime.Storage.AdoNet;
+using Hearth.Streaming.Kafka.Producing;
+using Hearth.Streaming.Kafka.Providers;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Hearth.Tests.Integration;
 
-/// <summary>A silo over TCP against the embedded broker: input in, commands out.</summary>
+/// <summary>A whole silo against the embedded broker: input in, commands out.</summary>
 [Collection(KafkaCollection.Name)]
 [Trait("Category", "Integration")]
 public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHelper output) : IDisposable
@@ -41,11 +39,11 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
             Assert.Equal(expected[id], commands.Where(c => c.ThermostatId == id).ToList());
         }
 
-        Assert.Equal(0, silo.Status.Metrics.ForTopic(topics.Readings).DeadLettered);
+        Assert.Equal(0, silo.Kafka.Partitions().Sum(p => p.DeadLettered));
     }
 
     [Fact]
-    public async Task Restart_OnTheSameDatabase_KeepsState_AndReprocessesNothing()
+    public async Task Restart_OnTheSameDatabase_KeepsState_AndAppliesNothingTwice()
     {
         var topics = kafka.CreateTopics(partitions: 3);
         var ids = Enumerable.Range(0, 30).Select(i => $"r-{i}").ToList();
@@ -59,8 +57,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
             await first.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "first batch");
         }
 
-        var beforeRestart = ReadCommands(topics).Count;
-        Assert.Equal(fleet.Replay.Commands.Count, beforeRestart);
+        Assert.Equal(fleet.Replay.Commands.Count, ReadCommands(topics).Count);
 
         await using var second = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output, name: "second");
         fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 2).Select(r => r with { Timestamp = r.Timestamp.AddHours(1) }));
@@ -69,15 +66,14 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         // Every command exactly once: the restarted silo resumed where the first stopped, with its state.
         var commands = ReadCommands(topics);
         Assert.Equal(fleet.Replay.Commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq), commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq));
-        // The second silo processed the second batch only: nothing of the first was delivered again.
-        Assert.Equal(ids.Count * 2 * 6, second.Status.Metrics.ForTopic(topics.Readings).Processed);
+        // The second silo applied the second batch only: whatever of the first it was given again, it skipped.
+        Assert.Equal(ids.Count * 2 * 6, second.Metrics.Totals.Readings);
 
-        var store = new AdoNetCheckpointStore(Databases.Sqlite(database), TimeProvider.System);
+        await second.StopAsync();
         foreach (var id in ids)
         {
-            var stored = await store.ReadGrainStateAsync(ThermostatControllerGrain.GrainTypeName, id, CancellationToken.None);
-            Assert.NotNull(stored);
-            var state = System.Text.Json.JsonSerializer.Deserialize(stored.Json, ThermostatStateJsonContext.Default.ThermostatState)!;
+            var state = await StoredStates.ThermostatInSqliteAsync(database, id);
+            Assert.NotNull(state);
             var expected = fleet.Replay.StateOf(id);
             Assert.Equal((expected.Temperature, expected.Heater, expected.Seq, expected.LastMeasurement),
                 (state.Temperature, state.Heater, state.Seq, state.LastMeasurement));
@@ -99,8 +95,8 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
             ("p-1", """{"measurement":"cold"}""", "must be a number"),
             ("p-1", """{"measurement":1e999}""", "finite"),
             ("p-1", """{"temperature":21,"upDelta":-1,"downDelta":1}""", "must not be negative"),
-            // Keys that could never be stored as a grain key (VARCHAR(255); PostgreSQL refuses NUL characters).
-            (new string('k', GrainKeys.MaxLength + 1), """{"measurement":10}""", "at most 255"),
+            // Keys that cannot be a thermostat id.
+            (new string('k', ThermostatKeys.MaxLength + 1), """{"measurement":10}""", $"at most {ThermostatKeys.MaxLength}"),
             ("p-\0", """{"measurement":10}""", "control characters"),
         };
         foreach (var (key, value, _) in poison)
@@ -120,13 +116,13 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         foreach (var (key, value, reason) in poison)
         {
             var letter = Assert.Single(deadLetters, d => d.Message.Key == key && Encoding.UTF8.GetString(d.Message.Value ?? []) == (value ?? ""));
-            Assert.Contains(reason, MessageHeaders.GetText(letter.Message.Headers, MessageHeaders.Error), StringComparison.Ordinal);
-            Assert.Equal(topics.Readings, MessageHeaders.GetText(letter.Message.Headers, MessageHeaders.SourceTopic));
+            Assert.Contains(reason, KafkaDeadLetterHeaders.GetText(letter.Message.Headers, KafkaDeadLetterHeaders.Error), StringComparison.Ordinal);
+            Assert.Equal(topics.Readings, KafkaDeadLetterHeaders.GetText(letter.Message.Headers, KafkaDeadLetterHeaders.SourceTopic));
             var original = readings.Single(r => r.Message.Key == key && Encoding.UTF8.GetString(r.Message.Value ?? []) == (value ?? ""));
-            Assert.Equal(original.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                MessageHeaders.GetText(letter.Message.Headers, MessageHeaders.SourcePartition));
-            Assert.Equal(original.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                MessageHeaders.GetText(letter.Message.Headers, MessageHeaders.SourceOffset));
+            Assert.Equal(original.Partition.Value.ToString(CultureInfo.InvariantCulture),
+                KafkaDeadLetterHeaders.GetText(letter.Message.Headers, KafkaDeadLetterHeaders.SourcePartition));
+            Assert.Equal(original.Offset.Value.ToString(CultureInfo.InvariantCulture),
+                KafkaDeadLetterHeaders.GetText(letter.Message.Headers, KafkaDeadLetterHeaders.SourceOffset));
         }
     }
 
@@ -139,29 +135,19 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         // A key that kcat's default partitioner (consistent_random: CRC32) puts on another partition than murmur2.
         var id = Enumerable.Range(0, 1000).Select(i => $"k-{i}")
             .First(k => Kcat.Crc32Partition(k, partitions) != KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(k), partitions));
-        var right = KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(id), partitions);
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("kcat.db"), output);
         await fleet.PublishSettingsAsync([new ThermostatSetting(id, 21, 0.5, 0.5)], silo, Timeout);
 
         await Kcat.ProduceAsync(kcat, kafka.BootstrapServers, topics.Readings, id, """{"measurement":25.5,"timestamp":"2026-11-20T08:00:00Z"}""");
         await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "kcat's reading");
-        // Its offset is stored only once the forwarded copy is in Kafka; now wait for the copy.
-        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "the forwarded copy");
 
-        var readings = TopicReader.ReadAll(kafka.BootstrapServers, topics.Readings, Timeout);
-        Assert.Equal(2, readings.Count);
-        var original = Assert.Single(readings, r => MessageHeaders.GetText(r.Message.Headers, MessageHeaders.ForwardedFrom) is null);
-        var forwarded = Assert.Single(readings, r => MessageHeaders.GetText(r.Message.Headers, MessageHeaders.ForwardedFrom) is not null);
-        Assert.Equal(Kcat.Crc32Partition(id, partitions), original.Partition.Value);
-        Assert.Equal(right, forwarded.Partition.Value);
-        Assert.Equal(MessageHeaders.FormatOrigin(topics.Readings, original.Partition.Value, original.Offset.Value),
-            MessageHeaders.GetText(forwarded.Message.Headers, MessageHeaders.ForwardedFrom));
-
+        // Delivered by key from the partition it landed on: no copy, no forwarding.
+        var reading = Assert.Single(TopicReader.ReadAll(kafka.BootstrapServers, topics.Readings, Timeout));
+        Assert.Equal(Kcat.Crc32Partition(id, partitions), reading.Partition.Value);
         var command = Assert.Single(ReadCommands(topics));
         Assert.Equal((id, HeaterAction.Off, 25.5, 1L), (command.ThermostatId, command.Action, command.Measurement, command.Seq));
-        Assert.Equal(1, silo.Status.Metrics.ForTopic(topics.Readings).Forwarded);
-        Assert.Equal(1, silo.Status.Metrics.ForTopic(topics.Readings).Processed);
+        Assert.Equal(1, silo.Metrics.Totals.Readings);
     }
 
     [Fact]
@@ -173,6 +159,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
 
         // The original Python examples' formats, in one topic, in order: setting, then readings.
         fleet.PublishRaw(topics.Readings, "s-1", """{"temperature":45,"up_delta":1,"down_delta":1}"""u8.ToArray());
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "the setting");
         fleet.PublishRaw(topics.Readings, "s-1", """{"measurement":40.0}"""u8.ToArray());
         fleet.PublishRaw(topics.Readings, "s-1", """{"measurement":45.0}"""u8.ToArray());
         fleet.PublishRaw(topics.Readings, "s-1", """{"measurement":46.5}"""u8.ToArray());
@@ -183,54 +170,64 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
         Assert.All(commands, c => Assert.Equal(45, c.Setpoint));
     }
 
-    [Theory]
-    [InlineData("00:00:00", true)]
-    [InlineData("00:00:05", false)]
-    public async Task TinyPartitionQueues_WaitOrPause_WithoutLosingOrRepeatingAMessage(string pauseAfter, bool mustPause)
+    [Fact]
+    public async Task InputTopicsWithDifferentPartitionCounts_AreEachReadPartitionByPartition()
+    {
+        var three = kafka.CreateTopics(3);
+        var five = kafka.CreateTopics(5);
+        var topics = three with { Settings = five.Settings };
+        var ids = Enumerable.Range(0, 25).Select(i => $"d-{i}").ToList();
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics with { Partitions = 4 }, _directory.File("counts.db"), output);
+
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
+        fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 2));
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings");
+
+        Assert.Equal(3 + 5, silo.Kafka.Partitions().Count);
+        Assert.Equal(fleet.Replay.Commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq), ReadCommands(topics).OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq));
+    }
+
+    [Fact]
+    public async Task ATinyCache_PausesReading_WithoutLosingOrRepeatingAMessage()
     {
         var topics = kafka.CreateTopics(partitions: 2);
         var ids = Enumerable.Range(0, 50).Select(i => $"b-{i}").ToList();
         using var fleet = new Fleet(kafka, topics);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("backpressure.db"), output,
-            new Dictionary<string, string?>
-            {
-                ["Grains:MaxQueuedMessagesPerPartition"] = "10",
-                ["Grains:PauseAfter"] = pauseAfter,
-            });
+            new Dictionary<string, string?> { ["Kafka:CacheSize"] = "10", ["Kafka:MaxBatchSize"] = "5" });
         await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
 
         var readings = Fleet.Swinging(ids, 21, swings: 4).ToList();
         fleet.PublishReadings(readings);
         await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings");
 
-        Assert.Equal(readings.Count, silo.Status.Metrics.ForTopic(topics.Readings).Processed);
+        Assert.Equal(readings.Count, silo.Metrics.Totals.Readings);
         Assert.Equal(
             fleet.Replay.Commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq),
             ReadCommands(topics).OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq));
-        if (mustPause)
-        {
-            Assert.True(silo.Status.Metrics.Pauses > 0, "the queues never filled: the pause path was not exercised");
-        }
     }
 
     [Fact]
-    public async Task IdleGrains_AreWrittenAndDropped_ThenReactivateFromStorage()
+    public async Task IdleGrains_AreWrittenAndCollected_ThenReactivateFromStorage()
     {
         var topics = kafka.CreateTopics(partitions: 2);
         var ids = Enumerable.Range(0, 20).Select(i => $"i-{i}").ToList();
+        var database = _directory.File("idle.db");
         using var fleet = new Fleet(kafka, topics);
-        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("idle.db"), output,
-            new Dictionary<string, string?> { ["Grains:IdleTimeout"] = "00:00:01" });
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output,
+            new Dictionary<string, string?> { ["Grains:IdleTimeout"] = "00:00:02" });
         await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 18, Fleet.Clock)));
         await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "first readings");
 
-        await silo.WaitUntilAsync(() => silo.Status.Activations == 0, Timeout, "all grains deactivated after 1 s idle");
-        Assert.True(silo.Status.Metrics.Deactivations >= ids.Count);
+        await Poll.UntilAsync(() => Task.FromResult(silo.Metrics.Activations == 0), Timeout, "every controller collected after 2 s idle",
+            () => Task.FromResult($"{silo.Metrics.Activations} active"));
+        Assert.All(ids, id => Assert.Equal(HeaterAction.On, StoredStates.ThermostatInSqliteAsync(database, id).Result!.Heater));
 
         // Reactivated from storage: the heater is on and seq is 1, so 30 degrees turns it off with seq 2.
         fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 30, Fleet.Clock.AddMinutes(1))));
-        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings after deactivation");
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings after collection");
 
         var commands = ReadCommands(topics);
         Assert.Equal(fleet.Replay.Commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq), commands.OrderBy(c => c.ThermostatId).ThenBy(c => c.Seq));

@@ -159,18 +159,18 @@ public sealed class KafkaStreamProviderTests(EmbeddedKafkaFixture kafka, ITestOu
         Assert.Equal(Enumerable.Range(0, topics.Partitions), ProviderCluster.Ownership(cluster).Values.Single().Order());
 
         var second = await cluster.StartAdditionalSiloAsync();
-        await Eventually.HoldsAsync(
-            () => ProviderCluster.Ownership(cluster).Values.All(q => q.Count > 0) &&
-                  ProviderCluster.Ownership(cluster).Values.Sum(q => q.Count) == topics.Partitions,
-            Timeout, () => string.Join("; ", ProviderCluster.Ownership(cluster).Select(o => $"{o.Key}: {string.Join(",", o.Value)}")));
+        await Poll.UntilAsync(
+            () => Task.FromResult(ProviderCluster.Ownership(cluster).Values.All(q => q.Count > 0) &&
+                  ProviderCluster.Ownership(cluster).Values.Sum(q => q.Count) == topics.Partitions),
+            Timeout, "queues spread over both silos", () => Task.FromResult(string.Join("; ", ProviderCluster.Ownership(cluster).Select(o => $"{o.Key}: {string.Join(",", o.Value)}"))));
         sent.AddRange(Publish(topics, keys.Select(k => ((string?)k, "2"))));
         await ProviderLedger.WaitUntilAsync(() => ProviderLedger.Of(prefix).Count(d => d.Body == "2") >= keys.Count, Timeout, () => "second round");
         // The joining silo read its share itself.
         Assert.True(second.ServiceProvider.GetRequiredKeyedService<IKafkaStreamStatus>(ProviderCluster.ProviderName).Partitions().Sum(p => p.Received) > 0);
 
         await cluster.StopSiloAsync(second);
-        await Eventually.HoldsAsync(() => ProviderCluster.Ownership(cluster).Values.Single().Count == topics.Partitions, Timeout,
-            () => string.Join("; ", ProviderCluster.Ownership(cluster).Select(o => $"{o.Key}: {string.Join(",", o.Value)}")));
+        await Poll.UntilAsync(() => Task.FromResult(ProviderCluster.Ownership(cluster).Values.Single().Count == topics.Partitions), Timeout,
+            "every queue back on the remaining silo", () => Task.FromResult(string.Join("; ", ProviderCluster.Ownership(cluster).Select(o => $"{o.Key}: {string.Join(",", o.Value)}"))));
         sent.AddRange(Publish(topics, keys.Select(k => ((string?)k, "3"))));
         await ProviderLedger.WaitUntilAsync(() => ProviderLedger.Of(prefix).Count(d => d.Body == "3") >= keys.Count, Timeout, () => "third round");
         await ProviderCluster.WaitForCommittedAsync(kafka, topics, kafka.EndOffsets(topics.Input), Timeout);
@@ -193,7 +193,7 @@ public sealed class KafkaStreamProviderTests(EmbeddedKafkaFixture kafka, ITestOu
 
     private async Task<IReadOnlyList<ConsumeResult<string?, byte[]?>>> ReadDeadLettersAsync(ProviderTopics topics, int count)
     {
-        await Eventually.HoldsAsync(() => kafka.EndOffsets(topics.DeadLetter).Values.Sum() >= count, Timeout, () => $"{count} dead letters");
+        await Poll.UntilAsync(() => Task.FromResult(kafka.EndOffsets(topics.DeadLetter).Values.Sum() >= count), Timeout, $"{count} dead letters");
         return TopicReader.ReadAll(kafka.BootstrapServers, topics.DeadLetter, Timeout);
     }
 

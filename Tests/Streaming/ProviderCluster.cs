@@ -74,30 +74,15 @@ public static class ProviderCluster
         return cluster;
     }
 
-    /// <summary>The offsets committed for <paramref name="topics"/>' input partitions (-1 where none is).</summary>
-    public static Dictionary<int, long> Committed(EmbeddedKafkaFixture kafka, ProviderTopics topics)
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = kafka.BootstrapServers,
-            GroupId = topics.GroupId,
-            EnableAutoCommit = false,
-        }).SetLogHandler((_, _) => { }).Build();
-        var partitions = Enumerable.Range(0, topics.Partitions).Select(p => new TopicPartition(topics.Input, p)).ToList();
-        return consumer.Committed(partitions, TimeSpan.FromSeconds(10)).ToDictionary(c => c.Partition.Value, c => c.Offset.Value);
-    }
+    /// <summary>The offsets committed for <paramref name="topics"/>' input partitions (negative where none is).</summary>
+    public static Dictionary<int, long> Committed(EmbeddedKafkaFixture kafka, ProviderTopics topics) =>
+        new KafkaCheckpoints(kafka.BootstrapServers, topics.GroupId)
+            .Committed(Enumerable.Range(0, topics.Partitions).Select(p => new TopicPartition(topics.Input, p)))
+            .ToDictionary(c => c.Key.Partition.Value, c => c.Value);
 
     /// <summary>Waits until every partition of the input has its committed offset at <paramref name="ends"/>.</summary>
     public static Task WaitForCommittedAsync(EmbeddedKafkaFixture kafka, ProviderTopics topics, IReadOnlyDictionary<TopicPartition, long> ends, TimeSpan timeout) =>
-        Eventually.HoldsAsync(
-            () =>
-            {
-                var committed = Committed(kafka, topics);
-                return ends.All(e => e.Value == 0 || committed[e.Key.Partition.Value] == e.Value);
-            },
-            timeout,
-            () => $"committed {string.Join(", ", Committed(kafka, topics).OrderBy(c => c.Key).Select(c => $"{c.Key}:{c.Value}"))}, " +
-                  $"ends {string.Join(", ", ends.OrderBy(e => e.Key.Partition.Value).Select(e => $"{e.Key.Partition.Value}:{e.Value}"))}");
+        new KafkaCheckpoints(kafka.BootstrapServers, topics.GroupId).WaitForStoredAsync(ends, timeout, "provider");
 
     /// <summary>The queues (partitions) each silo of <paramref name="cluster"/> pulls now.</summary>
     public static Dictionary<string, IReadOnlyList<int>> Ownership(InProcessTestCluster cluster) =>
@@ -105,23 +90,4 @@ public static class ProviderCluster
             s => s.SiloAddress.ToString(),
             s => (IReadOnlyList<int>)s.ServiceProvider.GetRequiredKeyedService<Hearth.Streaming.Kafka.Providers.IKafkaStreamStatus>(ProviderName)
                 .Partitions().Select(p => p.Partition).ToList());
-}
-
-/// <summary>Waits for a condition on state outside the test process's control (a broker), checking it every 50 ms.</summary>
-public static class Eventually
-{
-    public static async Task HoldsAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Not reached within {timeout}: {describe()}");
-            }
-
-            await timer.WaitForNextTickAsync();
-        }
-    }
 }

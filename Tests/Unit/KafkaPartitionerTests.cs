@@ -1,5 +1,5 @@
 using System.Text;
-using Hearth.Runtime.Partitioning;
+using Hearth.Streaming.Kafka.Providers;
 
 namespace Hearth.Tests.Unit;
 

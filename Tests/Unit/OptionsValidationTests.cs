@@ -1,4 +1,7 @@
-using Hearth.Runtime.Configuration;
+using Hearth.Silo.Configuration;
+using Hearth.Streaming.Kafka.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace Hearth.Tests.Unit;
 
@@ -7,48 +10,70 @@ public sealed class OptionsValidationTests
     [Fact]
     public void Defaults_AreValid()
     {
-        Assert.True(new KafkaOptionsValidator().Validate(null, new KafkaOptions()).Succeeded);
-        Assert.True(new TopicsOptionsValidator().Validate(null, new TopicsOptions()).Succeeded);
-        Assert.True(new GrainsOptionsValidator().Validate(null, new GrainsOptions()).Succeeded);
-        Assert.True(new StorageOptionsValidator().Validate(null, new StorageOptions()).Succeeded);
-        Assert.True(new SiloOptionsValidator().Validate(null, new SiloOptions()).Succeeded);
+        var settings = SiloSettings.Read(new ConfigurationBuilder().Build());
+
+        Assert.Equal(StorageOptions.Sqlite, settings.Storage.Provider);
+        Assert.Equal(OrleansOptions.DefaultSiloPort, settings.Orleans.SiloPort);
     }
 
-    public static TheoryData<object, string> Invalid => new()
+    public static TheoryData<string, string, string> Invalid => new()
     {
-        { new KafkaOptions { GroupId = " " }, "Kafka:GroupId" },
-        { new KafkaOptions { BootstrapServers = "localhost" }, "Kafka:BootstrapServers" },
-        { new KafkaOptions { BootstrapServers = "a:9092,b:99999" }, "Kafka:BootstrapServers" },
-        { new KafkaOptions { QueuedMinMessages = 0 }, "Kafka:QueuedMinMessages" },
-        { new KafkaOptions { SessionTimeoutMs = 10 }, "Kafka:SessionTimeoutMs" },
-        { new TopicsOptions { Readings = "" }, "Topics:Readings" },
-        { new TopicsOptions { Settings = "bad topic" }, "Topics:Settings" },
-        { new TopicsOptions { Commands = "thermostat-readings" }, "Topics:Commands" },
-        { new TopicsOptions { DeadLetter = "thermostat-settings" }, "Topics:DeadLetter" },
-        { new TopicsOptions { Partitions = 0 }, "Topics:Partitions" },
-        { new GrainsOptions { CheckpointInterval = TimeSpan.Zero }, "Grains:CheckpointInterval" },
-        { new GrainsOptions { IdleTimeout = TimeSpan.FromMilliseconds(5) }, "Grains:IdleTimeout" },
-        { new GrainsOptions { MaxQueuedMessagesPerPartition = 1 }, "Grains:MaxQueuedMessagesPerPartition" },
-        { new StorageOptions { Provider = "oracle" }, "Storage:Provider" },
-        { new StorageOptions { ConnectionString = "" }, "Storage:ConnectionString" },
-        { new SiloOptions { Name = "" }, "Silo:Name" },
+        { "Kafka:GroupId", " ", "Kafka:GroupId" },
+        { "Kafka:BootstrapServers", "localhost", "Kafka:BootstrapServers" },
+        { "Kafka:BootstrapServers", "a:9092,b:99999", "Kafka:BootstrapServers" },
+        { "Kafka:QueuedMinMessages", "0", "Kafka:QueuedMinMessages" },
+        { "Kafka:CommitIntervalMs", "1", "Kafka:CommitIntervalMs" },
+        { "Kafka:CacheSize", "0", "Kafka:CacheSize" },
+        { "Topics:Readings", "", "Topics:Readings" },
+        { "Topics:Settings", "bad topic", "Topics:Settings" },
+        { "Topics:Commands", "thermostat-readings", "Topics:Commands" },
+        { "Topics:DeadLetter", "thermostat-settings", "Topics:DeadLetter" },
+        { "Topics:Partitions", "0", "Topics:Partitions" },
+        { "Grains:IdleTimeout", "00:00:00.005", "Grains:IdleTimeout" },
+        { "Grains:WriteBehindInterval", "00:00:00", "Grains:WriteBehindInterval" },
+        { "Grains:MaxDeliveryTime", "00:00:00", "Grains:MaxDeliveryTime" },
+        { "Grains:Placement", "random", "Grains:Placement" },
+        { "Storage:Provider", "oracle", "Storage:Provider" },
+        { "Storage:ConnectionString", "", "Storage:ConnectionString" },
+        { "Orleans:SiloPort", "70000", "Orleans:SiloPort" },
+        { "Orleans:GatewayPort", "11111", "Orleans:GatewayPort" },
+        { "Orleans:ClusterId", "has spaces", "Orleans:ClusterId" },
+        { "Orleans:AdvertisedAddress", "not-an-ip", "Orleans:AdvertisedAddress" },
+        { "Silo:Name", "", "Silo:Name" },
+        { "Silo:HttpAddress", "ftp://x", "Silo:HttpAddress" },
+        { "Telemetry:OtlpProtocol", "carrier-pigeon", "Telemetry:OtlpProtocol" },
     };
 
     [Theory]
     [MemberData(nameof(Invalid))]
-    public void Invalid_FailsNamingTheKey(object options, string key)
+    public void Invalid_FailsNamingTheKey(string key, string value, string named)
     {
-        var result = options switch
-        {
-            KafkaOptions o => new KafkaOptionsValidator().Validate(null, o),
-            TopicsOptions o => new TopicsOptionsValidator().Validate(null, o),
-            GrainsOptions o => new GrainsOptionsValidator().Validate(null, o),
-            StorageOptions o => new StorageOptionsValidator().Validate(null, o),
-            SiloOptions o => new SiloOptionsValidator().Validate(null, o),
-            _ => throw new ArgumentException("unknown options", nameof(options)),
-        };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
 
-        Assert.True(result.Failed);
-        Assert.Contains(key, result.FailureMessage, StringComparison.Ordinal);
+        var error = Assert.Throws<OptionsValidationException>(() => SiloSettings.Read(configuration));
+
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AValueThatIsNotOfItsType_FailsNamingTheKey()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Grains:IdleTimeout"] = "soon" }).Build();
+
+        var error = Assert.Throws<InvalidOperationException>(() => SiloSettings.Read(configuration));
+
+        Assert.Contains("Grains:IdleTimeout", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheProvidersOwnOptions_AreCheckedNamingTheOption()
+    {
+        var failures = KafkaStreamOptionsValidator.Validate(new KafkaStreamOptions { Topics = ["in", "in"], DeadLetterTopic = "in", MaxBatchSize = 0 });
+
+        Assert.Contains(failures, f => f.StartsWith("BootstrapServers", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("names a topic twice", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("DeadLetterTopic", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("MaxBatchSize", StringComparison.Ordinal));
+        Assert.Empty(KafkaStreamOptionsValidator.Validate(new KafkaStreamOptions { BootstrapServers = "k:9092", Topics = ["in"], DeadLetterTopic = "dead" }));
     }
 }

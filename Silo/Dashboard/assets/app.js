@@ -52,13 +52,13 @@ function renderCards(cluster) {
   const active = cluster.silos.filter((s) => s.status === "active");
   $("served-by").textContent = cluster.servedBy;
   $("card-silos").textContent = `${active.length} / ${cluster.silos.length}`;
-  $("card-partitions").textContent = cluster.partitions;
+  $("card-partitions").textContent = `${cluster.queues.filter((q) => q.owner).length} / ${cluster.partitions}`;
   $("card-mps").textContent = fmt.format(active.reduce((sum, s) => sum + s.messagesPerSecond, 0));
   $("card-processed").textContent = fmt.format(active.reduce((sum, s) => sum + s.messagesProcessed, 0));
   $("card-activations").textContent = fmt.format(active.reduce((sum, s) => sum + s.activations, 0));
   const p99 = Math.max(...active.map((s) => s.latencyP99Ms ?? 0));
   $("card-p99").textContent = p99 > 0 ? `${fmt1.format(p99)} ms` : "–";
-  $("card-kafka").textContent = `${cluster.bootstrapServers}  ·  group ${cluster.groupId}`;
+  $("card-kafka").textContent = `${cluster.bootstrapServers}  ·  group ${cluster.groupId}  ·  Orleans cluster ${cluster.clusterId}`;
 }
 
 function renderSilos(cluster) {
@@ -68,30 +68,47 @@ function renderSilos(cluster) {
     return el("tr", { "data-testid": "silo-row", "data-silo": s.name, "data-status": s.status },
       el("td", {}, el("span", { class: "swatch", style: `background:${colorOf(s.name)}` }), s.name),
       el("td", {}, el("span", { class: `pill ${s.status}`, "data-testid": "silo-status" }, s.status)),
-      el("td", { "data-testid": "silo-partitions" }, s.partitions.join(", ") || "–"),
+      el("td", { "data-testid": "silo-partitions", title: s.queues.join(", ") }, queueSummary(s.queues)),
       el("td", { class: "num" }, figure(fmt.format(s.activations))),
       el("td", { class: "num", "data-testid": "silo-mps" }, figure(fmt.format(s.messagesPerSecond))),
       el("td", { class: "num" }, figure(fmt.format(s.lag))),
       el("td", { class: "num" }, figure(`${fmt1.format(s.cpuPercent)} %`)),
       el("td", { class: "num" }, figure(`${fmt.format(s.memoryMb)} MB`)),
-      el("td", { class: "num" }, ago(s.heartbeatAt)),
+      el("td", { class: "num" }, s.reportedAt ? ago(s.reportedAt) : "–"),
       el("td", { class: "muted" }, s.httpAddress ?? ""));
   });
   $("silos").replaceChildren(...rows);
 }
 
+// "readings/0", "readings/1", "settings/0" -> "readings 0,1 · settings 0"
+function queueSummary(queues) {
+  if (!queues.length) return "–";
+  const byTopic = new Map();
+  for (const q of queues) {
+    const slash = q.lastIndexOf("/");
+    const topic = q.slice(0, slash), partition = q.slice(slash + 1);
+    if (!byTopic.has(topic)) byTopic.set(topic, []);
+    byTopic.get(topic).push(partition);
+  }
+  return [...byTopic].map(([topic, partitions]) => `${topic} ${partitions.join(",")}`).join("  ·  ");
+}
+
 function renderPartitions(cluster) {
-  const tiles = cluster.partitionMap.map((p) =>
-    el("div", {
-      class: p.owner ? "tile" : "tile unowned",
-      style: p.owner ? `background:${colorOf(p.owner)}` : undefined,
-      "data-testid": "partition-tile", "data-partition": p.partition, "data-owner": p.owner ?? "",
-      title: p.owner ? `partition ${p.partition}: ${p.owner}, lag ${p.lag ?? "?"}` : `partition ${p.partition}: no owner (rebalancing)`,
-    },
-      el("div", { class: "p" }, p.partition),
-      el("div", {}, p.owner ?? "no owner"),
-      el("div", {}, p.lag === null || p.lag === undefined ? "" : `lag ${fmt.format(p.lag)}`)));
-  $("partitions").replaceChildren(...tiles);
+  const topics = [...new Set(cluster.queues.map((q) => q.topic))];
+  const groups = topics.map((topic) =>
+    el("div", { class: "topic" },
+      el("div", { class: "topic-name muted" }, topic),
+      el("div", { class: "tiles" }, ...cluster.queues.filter((q) => q.topic === topic).map((q) =>
+        el("div", {
+          class: q.owner ? "tile" : "tile unowned",
+          style: q.owner ? `background:${colorOf(q.owner)}` : undefined,
+          "data-testid": "partition-tile", "data-topic": q.topic, "data-partition": q.partition, "data-owner": q.owner ?? "",
+          title: q.owner ? `${q.topic}/${q.partition}: ${q.owner}, lag ${q.lag ?? "?"}` : `${q.topic}/${q.partition}: no owner (moving)`,
+        },
+          el("div", { class: "p" }, q.partition),
+          el("div", {}, q.owner ?? "no owner"),
+          el("div", {}, q.lag === null || q.lag === undefined ? "" : `lag ${fmt.format(q.lag)}`))))));
+  $("partitions").replaceChildren(...groups);
 }
 
 function renderEvents(cluster) {
@@ -99,8 +116,8 @@ function renderEvents(cluster) {
     el("tr", { "data-testid": "event-row", "data-silo": e.silo, "data-kind": e.kind },
       el("td", {}, time(e.at)),
       el("td", {}, el("span", { class: "swatch", style: `background:${colorOf(e.silo)}` }), e.silo),
-      el("td", {}, e.kind),
-      el("td", {}, e.kind === "status" ? e.detail : `partitions ${e.detail}`)));
+      el("td", {}, e.kind === "queues" ? "partitions" : e.kind),
+      el("td", {}, e.detail)));
   $("events").replaceChildren(...rows);
 }
 
@@ -209,8 +226,8 @@ async function showThermostat(id) {
       ["Band", t.setpoint === null ? "–" : `${t.setpoint - t.downDelta} … ${t.setpoint + t.upDelta} °`],
       ["Last reading", t.lastMeasurement === null ? "–" : `${t.lastMeasurement} ° at ${time(t.lastReadingAt)}`],
       ["Heater", value(t.heater)], ["Last command", t.lastCommandSeq ? `#${t.lastCommandSeq} at ${time(t.lastCommandAt)}` : "none"],
-      ["Owner", t.owner ? `${t.owner} (partition ${t.partition})` : `unknown (partition ${t.partition})`],
-      ["Source", t.source],
+      ["Hosted by", t.owner ?? "–"],
+      ["Partition", t.partition],
     ];
     const dl = el("dl", { "data-testid": "thermostat-state" }, ...items.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-field": k }, v)]));
     const commands = el("table", { "data-testid": "thermostat-commands" },
@@ -219,7 +236,7 @@ async function showThermostat(id) {
       el("tbody", {}, ...t.recentCommands.map((c) => el("tr", {}, el("td", {}, c.seq), el("td", {}, el("span", { class: `pill ${c.action === "on" ? "joining" : "live"}` }, c.action)),
         el("td", { class: "num" }, c.measurement), el("td", { class: "num" }, c.setpoint), el("td", {}, time(c.timestamp))))));
     box.classList.remove("muted");
-    box.replaceChildren(...(t.note ? [el("div", { class: "note" }, t.note)] : []), dl, el("h2", {}, "Recent commands"), commands);
+    box.replaceChildren(dl, el("h2", {}, "Recent commands"), commands);
   } catch (error) {
     box.replaceChildren(el("span", { class: "error" }, String(error.message ?? error)));
   }

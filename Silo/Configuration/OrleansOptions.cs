@@ -1,0 +1,30 @@
+namespace Hearth.Silo.Configuration;
+
+/// <summary>The silo's Orleans cluster. Section <c>Orleans</c>.</summary>
+public sealed class OrleansOptions
+{
+    public const string SectionName = "Orleans";
+
+    public const int DefaultSiloPort = 11111;
+    public const int DefaultGatewayPort = 30000;
+    public const string DefaultClusterId = "hearth";
+    public const string DefaultServiceId = "hearth";
+
+    /// <summary>Silo-to-silo port; 0 picks a free one (and advertises it).</summary>
+    public int SiloPort { get; set; } = DefaultSiloPort;
+
+    /// <summary>Client gateway port; 0 picks a free one (and advertises it).</summary>
+    public int GatewayPort { get; set; } = DefaultGatewayPort;
+
+    /// <summary>The cluster the silo joins: silos with the same id (in the same database) form one cluster.</summary>
+    public string ClusterId { get; set; } = DefaultClusterId;
+
+    /// <summary>The service: grain state belongs to it and survives redeployments under new cluster ids.</summary>
+    public string ServiceId { get; set; } = DefaultServiceId;
+
+    /// <summary>
+    /// The IP address other silos reach this one at. Default: 127.0.0.1 for one silo (SQLite), the machine's
+    /// first non-loopback address for a cluster (set it to the pod IP in Kubernetes).
+    /// </summary>
+    public string? AdvertisedAddress { get; set; }
+}

@@ -1,0 +1,90 @@
+using Hearth.Grains;
+using Hearth.Silo.Configuration;
+using Hearth.Silo.Storage;
+using Hearth.Streaming.Kafka.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
+
+namespace Hearth.Silo.Hosting;
+
+/// <summary>What every silo of Hearth runs, whatever hosts it (the silo executable, a test cluster).</summary>
+public static class ThermostatSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds thermostat control to a silo: the controller grains with their state in the configured database
+    /// (schema applied at start), fed by the Kafka stream provider over the configured topics.
+    /// Clustering and endpoints are the host's.
+    /// </summary>
+    /// <param name="configureKafka">Further configuration of the Kafka stream provider (a queue balancer, say).</param>
+    public static ISiloBuilder AddThermostatControl(this ISiloBuilder silo, SiloSettings settings, Action<ISiloKafkaStreamConfigurator>? configureKafka = null)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(settings);
+        var storage = settings.Storage;
+        silo.AddAdoNetGrainStorage(ThermostatStorage.ProviderName, o =>
+        {
+            o.Invariant = storage.IsPostgres ? "Npgsql" : "System.Data.SQLite";
+            o.ConnectionString = storage.ConnectionString;
+            o.GrainStorageSerializer = new JsonGrainStorageSerializer();
+        });
+        if (storage.ApplySchema)
+        {
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
+                new SchemaInstaller(storage, sp.GetRequiredService<ILogger<SchemaInstaller>>()));
+        }
+
+        silo.AddKafkaStreams(ThermostatStreams.Provider, kafka =>
+        {
+            kafka.ConfigureKafka(options => options.Configure(o => Apply(settings, o)));
+            kafka.UseDataAdapter((_, _) => new ThermostatDataAdapter());
+            kafka.ConfigurePullingAgent(options => options.Configure(o => o.MaxEventDeliveryTime = settings.Grains.MaxDeliveryTime));
+            configureKafka?.Invoke(kafka);
+        });
+
+        var idle = settings.Grains.IdleTimeout;
+        silo.Configure<GrainCollectionOptions>(o =>
+        {
+            o.CollectionAge = idle;
+            o.CollectionQuantum = TimeSpan.FromTicks(Math.Min(GrainCollectionOptions.DEFAULT_COLLECTION_QUANTUM.Ticks, idle.Ticks / 2));
+        });
+        silo.Services.Configure<ThermostatGrainOptions>(o => o.WriteBehindInterval = settings.Grains.WriteBehindInterval);
+        silo.Services.TryAddSingleton(TimeProvider.System);
+        silo.Services.AddSingleton<ThermostatMetrics>();
+        if (settings.Grains.Placement == GrainsOptions.PreferLocalPlacement)
+        {
+            // Orleans adds its default placement only if none is registered.
+            silo.Services.AddSingleton<PlacementStrategy, PreferLocalPlacement>();
+        }
+
+        if (settings.Grains.Rebalance)
+        {
+#pragma warning disable ORLEANSEXP002 // The activation rebalancer is experimental in Orleans 10.
+            silo.AddActivationRebalancer();
+#pragma warning restore ORLEANSEXP002
+        }
+
+        return silo;
+    }
+
+    /// <summary>The Kafka stream provider's options from the silo's configuration.</summary>
+    private static void Apply(SiloSettings settings, KafkaStreamOptions options)
+    {
+        var kafka = settings.Kafka;
+        options.BootstrapServers = kafka.BootstrapServers ?? "";
+        options.GroupId = kafka.GroupId;
+        options.Topics = settings.Topics.InputTopics.ToList();
+        options.DeadLetterTopic = settings.Topics.DeadLetter;
+        options.NamespaceTopics = new Dictionary<string, string>(StringComparer.Ordinal) { [ThermostatStreams.Commands] = settings.Topics.Commands };
+        options.AutoCommitIntervalMs = kafka.CommitIntervalMs;
+        options.QueuedMinMessages = kafka.QueuedMinMessages;
+        options.QueuedMaxMessagesKbytes = kafka.QueuedMaxMessagesKbytes;
+        options.MaxBatchSize = kafka.MaxBatchSize;
+        options.CacheSize = kafka.CacheSize;
+        options.LingerMs = kafka.LingerMs;
+        options.LogIncarnation = kafka.LogIncarnation;
+        options.ClientId = settings.Silo.Name;
+        options.Properties = new Dictionary<string, string>(kafka.Properties, StringComparer.Ordinal);
+        options.ConsumerProperties = new Dictionary<string, string>(kafka.ConsumerProperties, StringComparer.Ordinal);
+        options.ProducerProperties = new Dictionary<string, string>(kafka.ProducerProperties, StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,43 @@
+using System.Data.Common;
+using System.Text.Json;
+using Hearth.Grains;
+using Hearth.Grains.Interfaces;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Hearth.Tests.Infrastructure;
+
+/// <summary>Grain states as the database holds them, for tests that look inside (the schema of <c>deploy/sql</c>).</summary>
+public static class StoredStates
+{
+    /// <summary>The stored state of thermostat <paramref name="thermostatId"/> in a SQLite file, or null.</summary>
+    public static Task<ThermostatState?> ThermostatInSqliteAsync(string path, string thermostatId) =>
+        ThermostatAsync(new SqliteConnection($"Data Source={path}"), thermostatId);
+
+    /// <summary>The stored state of thermostat <paramref name="thermostatId"/> in a PostgreSQL database, or null.</summary>
+    public static Task<ThermostatState?> ThermostatInPostgresAsync(string connectionString, string thermostatId) =>
+        ThermostatAsync(new NpgsqlConnection(connectionString), thermostatId);
+
+    private static async Task<ThermostatState?> ThermostatAsync(DbConnection connection, string thermostatId)
+    {
+        await using (connection)
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT payload FROM orleans_grain_state WHERE grain_type = @type AND grain_id_ext = @key";
+            Add(command, "@type", ThermostatStorage.StateName);
+            Add(command, "@key", ThermostatKeys.GrainKey(thermostatId));
+            return await command.ExecuteScalarAsync() is byte[] payload
+                ? JsonSerializer.Deserialize(payload, ThermostatStateJsonContext.Default.ThermostatState)
+                : null;
+        }
+    }
+
+    private static void Add(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}

@@ -1,0 +1,176 @@
+using Confluent.Kafka;
+using Hearth.Streaming.Kafka.Caching;
+using Hearth.Streaming.Kafka.Providers;
+using Orleans.Streams;
+
+namespace Hearth.Tests.Unit;
+
+/// <summary>The provider's cache: indexed by stream, and nothing leaves it before every cursor of its stream is past it.</summary>
+public sealed class KafkaQueueCacheTests
+{
+    private static readonly QueueId Queue = QueueId.GetQueueId("topic", 0, 0);
+    private long _offset;
+
+    [Fact]
+    public void ACursor_SeesOnlyItsStream_InOrder()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("a"), Batch("b"), Batch("a"), Batch("b"), Batch("a")]);
+
+        using var cursor = Cursor(cache, "a", null);
+
+        Assert.Equal([0L, 2L, 4L], Drain(cursor).Select(b => b.Offsets[0]));
+    }
+
+    [Fact]
+    public void ABatch_IsPurgedOnlyWhenTheCursorHasMovedPastIt_NotWhileItIsBeingDelivered()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("a"), Batch("a")]);
+        using var cursor = Cursor(cache, "a", null);
+
+        Assert.Equal(QueueCacheCursorMoveResultKind.Success, cursor.MoveNextWithResult().Kind);
+        // The first batch is being delivered: nothing may go.
+        Assert.False(cache.TryPurgeFromCache(out _));
+
+        cursor.MoveNextWithResult();
+        Assert.True(cache.TryPurgeFromCache(out var purged));
+        Assert.Equal([0L], purged.Cast<KafkaBatchContainer>().Select(b => b.Offsets[0]));
+        Assert.Equal(1, cache.CachedEvents);
+    }
+
+    [Fact]
+    public void AStuckStream_HoldsOnlyItsOwnBatches()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("stuck"), Batch("free"), Batch("free")]);
+        using var stuck = Cursor(cache, "stuck", null);
+        using var free = Cursor(cache, "free", null);
+        stuck.MoveNextWithResult();
+
+        Drain(free);
+
+        Assert.True(cache.TryPurgeFromCache(out var purged));
+        Assert.Equal([1L, 2L], purged.Cast<KafkaBatchContainer>().Select(b => b.Offsets[0]).Order());
+        Assert.Equal(1, cache.CachedEvents);
+    }
+
+    [Fact]
+    public void WithTwoCursorsOnAStream_ABatchWaitsForTheSlowerOne()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("a")]);
+        using var fast = Cursor(cache, "a", null);
+        using var slow = Cursor(cache, "a", null);
+
+        Drain(fast);
+        Assert.False(cache.TryPurgeFromCache(out _));
+
+        Drain(slow);
+        Assert.True(cache.TryPurgeFromCache(out _));
+    }
+
+    [Fact]
+    public void BatchesOfAStreamWithNoCursor_ArePurgedAtTheNextPurge()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("nobody")]);
+
+        Assert.True(cache.TryPurgeFromCache(out var purged));
+        Assert.Single(purged);
+    }
+
+    [Fact]
+    public void ACursorReplacedWithinATurn_ReleasesNothingInBetween()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("a"), Batch("a")]);
+        var first = Cursor(cache, "a", null);
+        first.MoveNextWithResult();
+        var position = first.GetCurrent(out _)!.SequenceToken;
+
+        // What Orleans' pulling agent does to recover a consumer: dispose, then a new cursor at its last token.
+        first.Dispose();
+        using var second = Cursor(cache, "a", position);
+
+        Assert.False(cache.TryPurgeFromCache(out _));
+        Assert.Equal([0L, 1L], Drain(second).Select(b => b.Offsets[0]));
+    }
+
+    [Fact]
+    public void ACursorAtAToken_StartsAtTheFirstBatchAtOrAfterIt()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("a"), Batch("a"), Batch("a")]);
+
+        using var cursor = Cursor(cache, "a", new KafkaSequenceToken("topic", 0, 1));
+
+        Assert.Equal([1L, 2L], Drain(cursor).Select(b => b.Offsets[0]));
+    }
+
+    [Fact]
+    public void AFailedDelivery_IsMarked_SoThatThePurgedBatchIsDeadLettered()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        var batch = Batch("a");
+        cache.AddToCache([batch]);
+        using var cursor = Cursor(cache, "a", null);
+
+        cursor.MoveNextWithResult();
+        cursor.RecordDeliveryFailure();
+        cursor.MoveNextWithResult();
+
+        Assert.True(cache.TryPurgeFromCache(out var purged));
+        Assert.True(((KafkaBatchContainer)Assert.Single(purged)).Pending!.DeliveryFailed);
+    }
+
+    [Fact]
+    public void TheCacheIsUnderPressure_WhenItHoldsItsCapacityInEvents()
+    {
+        var cache = new KafkaQueueCache(Queue, 3, 10);
+        cache.AddToCache([Batch("a"), Batch("b")]);
+        Assert.False(cache.IsUnderPressure());
+
+        cache.AddToCache([Batch("c")]);
+        Assert.True(cache.IsUnderPressure());
+        // Orleans stops pulling a queue whose add count is 0, and with it the purges: it must never be 0.
+        Assert.Equal(10, cache.GetMaxAddCount());
+    }
+
+    [Fact]
+    public void AtShutdown_WhatIsFinishedIsHandedToTheFinalCheckpoint()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("a"), Batch("a")]);
+        var cursor = Cursor(cache, "a", null);
+        Drain(cursor);
+
+        cache.UpdateDeliveryProgress(null, DateTime.UtcNow);
+        cursor.Dispose();
+
+        Assert.Equal(2, cache.TakeFinishedAtShutdown().Count);
+    }
+
+    private KafkaBatchContainer Batch(string key)
+    {
+        var offset = _offset++;
+        return new KafkaBatchContainer(StreamId.Create("ns", key), "topic", 0, "", [offset], [0], [$"event {offset}"])
+        {
+            Pending = new PendingBatch(new ReadBlock(offset), [new ConsumeResult<byte[]?, byte[]?>()]),
+        };
+    }
+
+    private static IQueueCacheCursor Cursor(KafkaQueueCache cache, string key, StreamSequenceToken? token) =>
+        cache.TryGetCacheCursor(StreamId.Create("ns", key), token).Cursor!;
+
+    private static List<KafkaBatchContainer> Drain(IQueueCacheCursor cursor)
+    {
+        var batches = new List<KafkaBatchContainer>();
+        while (cursor.MoveNextWithResult().Kind == QueueCacheCursorMoveResultKind.Success)
+        {
+            batches.Add((KafkaBatchContainer)cursor.GetCurrent(out _)!);
+        }
+
+        return batches;
+    }
+}
