@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Runtime.Providers;
 using Orleans.Streams;
 
 namespace Hearth.Streaming.Kafka.Hosting;
@@ -12,7 +13,8 @@ public static class KafkaStreamsSiloBuilderExtensions
 {
     /// <summary>
     /// Adds a Kafka stream provider named <paramref name="name"/>: one queue per partition of
-    /// <see cref="KafkaStreamOptions.Topics"/>, balanced over the silos by Orleans, checkpoints as consumer-group
+    /// <see cref="KafkaStreamOptions.Topics"/>, shared out evenly over the active silos (<see cref="EvenQueueBalancer"/>;
+    /// <c>ConfigurePartitionBalancing</c> chooses another), checkpoints as consumer-group
     /// offsets. Configure it with <see cref="KafkaStreamConfiguratorExtensions.ConfigureKafka"/> and
     /// <see cref="KafkaStreamConfiguratorExtensions.UseDataAdapter"/>; options are validated when the silo starts.
     /// </summary>
@@ -39,6 +41,9 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
     public SiloKafkaStreamConfigurator(string name, Action<Action<IServiceCollection>> configureServices)
         : base(name, configureServices, KafkaAdapterFactory.Create)
     {
+        this.ConfigurePartitionBalancing(EvenQueueBalancer.Create);
+        this.ConfigureBackoffProvider((_, _) => (IMessageDeliveryBackoffProvider)new KafkaBackoff(KafkaBackoff.DefaultMin, KafkaBackoff.DefaultMax));
+        this.ConfigureBackoffProvider((_, _) => (IQueueReaderBackoffProvider)new KafkaBackoff(KafkaBackoff.DefaultMin, KafkaBackoff.DefaultMax));
         ConfigureDelegate(services =>
         {
             services.AddOptions<KafkaStreamOptions>(name);
