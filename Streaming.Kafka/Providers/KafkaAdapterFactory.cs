@@ -30,12 +30,15 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
     private readonly KafkaPublisher _publisher;
     private readonly ConcurrentDictionary<QueueId, KafkaQueueCache> _caches = new();
     private readonly ConcurrentDictionary<QueueId, KafkaQueueReceiver> _receivers = new();
+    private readonly string? _siloAddress;
     private KafkaQueueMapper? _mapper;
     private KafkaQueueAdapter? _adapter;
 
     public KafkaAdapterFactory(
-        string name, KafkaStreamOptions options, IKafkaDataAdapter dataAdapter, ILoggerFactory loggers, IMeterFactory meters, TimeProvider time)
+        string name, KafkaStreamOptions options, IKafkaDataAdapter dataAdapter, ILoggerFactory loggers, IMeterFactory meters, TimeProvider time,
+        string? siloAddress = null)
     {
+        _siloAddress = siloAddress;
         ArgumentNullException.ThrowIfNull(options);
         _name = name;
         _options = options;
@@ -60,7 +63,8 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
             dataAdapter,
             services.GetRequiredService<ILoggerFactory>(),
             services.GetRequiredService<IMeterFactory>(),
-            services.GetService<TimeProvider>() ?? TimeProvider.System);
+            services.GetService<TimeProvider>() ?? TimeProvider.System,
+            services.GetService<ILocalSiloDetails>()?.SiloAddress.ToString());
     }
 
     /// <summary>The provider's producer.</summary>
@@ -112,7 +116,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         _caches.TryGetValue(queueId, out var cache);
         var receiver = new KafkaQueueReceiver(
             queueId, new TopicPartition(topic, partition), _clients, _dataAdapter, _publisher, _metrics, cache, _time,
-            _loggers.CreateLogger<KafkaQueueReceiver>(), Released);
+            _loggers.CreateLogger<KafkaQueueReceiver>(), Released, _siloAddress);
         _receivers[queueId] = receiver;
         return receiver;
     }

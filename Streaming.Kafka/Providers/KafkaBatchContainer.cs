@@ -55,6 +55,10 @@ public sealed class KafkaBatchContainer : IBatchContainer
     [Id(6)]
     public object[] Events { get; private set; }
 
+    /// <summary>The silo that read the batch from Kafka (its Orleans silo address), so consumers can tell local deliveries from remote ones.</summary>
+    [Id(7)]
+    public string? ReadBy { get; init; }
+
     /// <summary>The position of the first event.</summary>
     public StreamSequenceToken SequenceToken => _sequenceToken ??= TokenOf(0);
 
@@ -80,5 +84,5 @@ public sealed class KafkaBatchContainer : IBatchContainer
 
     public override string ToString() => $"{StreamId} {Topic}/{Partition}@{Offsets[0]}..{Offsets[^1]} ({Events.Length} events)";
 
-    private KafkaSequenceToken TokenOf(int index) => new(Topic, Partition, Offsets[index], 0, Incarnation, Timestamps[index]);
+    private KafkaSequenceToken TokenOf(int index) => new(Topic, Partition, Offsets[index], 0, Incarnation, Timestamps[index]) { ReadBy = ReadBy };
 }

@@ -42,6 +42,10 @@ public sealed class KafkaSequenceToken : StreamSequenceToken
     [Id(5)]
     public long TimestampMs { get; private set; }
 
+    /// <summary>The silo that read the event from Kafka (its Orleans silo address); not part of the position.</summary>
+    [Id(6)]
+    public string? ReadBy { get; init; }
+
     /// <summary>The Kafka offset.</summary>
     public long Offset => SequenceNumber;
 

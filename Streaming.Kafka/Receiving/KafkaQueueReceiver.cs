@@ -34,6 +34,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     private readonly PartitionProgress _progress = new();
     private readonly string _incarnation;
     private readonly Action<KafkaQueueReceiver> _released;
+    private readonly string? _readBy;
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private Task? _initializing;
     private long _stored = -1;
@@ -45,8 +46,10 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
     public KafkaQueueReceiver(
         QueueId queueId, TopicPartition partition, KafkaClients clients, IKafkaDataAdapter adapter, KafkaPublisher publisher,
-        KafkaStreamMetrics metrics, KafkaQueueCache? cache, TimeProvider time, ILogger logger, Action<KafkaQueueReceiver> released)
+        KafkaStreamMetrics metrics, KafkaQueueCache? cache, TimeProvider time, ILogger logger, Action<KafkaQueueReceiver> released,
+        string? readBy = null)
     {
+        _readBy = readBy;
         _released = released;
         _queueId = queueId;
         _partition = partition;
@@ -186,6 +189,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
                 group.Offsets.ToArray(), group.Timestamps.ToArray(), group.Events.ToArray())
             {
                 Pending = new PendingBatch(block, group.Messages.ToArray()),
+                ReadBy = _readBy,
             });
         }
 
