@@ -20,7 +20,10 @@ namespace Hearth.Grains;
 /// behind (<see cref="ThermostatGrainOptions.WriteBehindInterval"/>, and on deactivation): losing it in a
 /// crash loses no decision, and the next reading refreshes it.</para>
 /// <para>Any failure (Kafka, storage, a newer activation's write: <see cref="InconsistentStateException"/>)
-/// deactivates the grain without writing, so the retried delivery starts from the stored state.</para>
+/// deactivates the grain without writing, so the retried delivery starts from the stored state. The one
+/// exception: a refused write whose state carries on from the stored one (every input the stored state
+/// applied, the same commands) is written over it, so measurements applied by an activation that ran beside
+/// another after a silo failed are not lost.</para>
 /// </remarks>
 [ImplicitStreamSubscription(ThermostatStreams.Readings)]
 [ImplicitStreamSubscription(ThermostatStreams.Settings)]
@@ -53,16 +56,22 @@ public sealed partial class ThermostatControllerGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         metrics.Deactivated();
-        if (_dirty && !_broken)
+        for (var attempt = 1; _dirty && !_broken; attempt++)
         {
             try
             {
-                await state.WriteStateAsync(cancellationToken);
+                await WriteAsync();
+            }
+            catch (Exception e) when (e is not InconsistentStateException && attempt < 3 && !cancellationToken.IsCancellationRequested)
+            {
+                // Storage is busy or briefly away (many grains write as a silo shuts down): try again shortly.
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
             }
             catch (Exception e)
             {
                 // Only the last measurement is lost; every decision was written when it was made.
                 LogWriteBehindFailed(logger, _controller.ThermostatId, e);
+                break;
             }
         }
     }
@@ -95,6 +104,7 @@ public sealed partial class ThermostatControllerGrain(
 
     private async Task OnReadingsAsync(IList<SequentialItem<ThermostatReading>> items)
     {
+        CountDelivery(items);
         List<HeaterCommand>? commands = null;
         List<DateTimeOffset>? causes = null;
         foreach (var item in items)
@@ -132,6 +142,7 @@ public sealed partial class ThermostatControllerGrain(
 
     private async Task OnSettingsAsync(IList<SequentialItem<ThermostatSetting>> items)
     {
+        CountDelivery(items);
         var changed = false;
         foreach (var item in items)
         {
@@ -149,6 +160,15 @@ public sealed partial class ThermostatControllerGrain(
         }
     }
 
+    /// <summary>Counts a delivery as local (read from Kafka by this silo) or remote.</summary>
+    private void CountDelivery<T>(IList<SequentialItem<T>> items)
+    {
+        if (items.Count > 0 && items[0].Token is KafkaSequenceToken { ReadBy: { } readBy })
+        {
+            metrics.Delivery(string.Equals(readBy, _silo, StringComparison.Ordinal));
+        }
+    }
+
     /// <summary>Whether the input at <paramref name="token"/> is new to this thermostat (and records that it is applied now).</summary>
     private bool IsNew(string stream, StreamSequenceToken token)
     {
@@ -163,9 +183,32 @@ public sealed partial class ThermostatControllerGrain(
         return true;
     }
 
+    /// <summary>
+    /// Writes the state. Refused because another activation wrote meanwhile (Orleans may briefly run two after a
+    /// silo fails), the state is written over the stored one only if it carries on from it
+    /// (<see cref="ThermostatState.Extends"/>); otherwise the refusal stands.
+    /// </summary>
     private async Task WriteAsync()
     {
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (InconsistentStateException)
+        {
+            var mine = state.State;
+            await state.ReadStateAsync();
+            var stored = state.State;
+            state.State = mine;
+            if (!mine.Extends(stored))
+            {
+                throw;
+            }
+
+            LogCarriedOn(logger, _controller.ThermostatId);
+            await state.WriteStateAsync();
+        }
+
         _dirty = false;
     }
 
@@ -200,6 +243,9 @@ public sealed partial class ThermostatControllerGrain(
             throw;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Thermostat {ThermostatId}: another activation wrote its state meanwhile; this one had applied everything it had, so its state replaces the stored one")]
+    private static partial void LogCarriedOn(ILogger logger, string thermostatId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Thermostat {ThermostatId}: another activation wrote its state meanwhile; this one stops and the input is delivered again")]
     private static partial void LogStale(ILogger logger, string thermostatId);

@@ -10,12 +10,15 @@ public sealed class ThermostatMetrics
 
     private static readonly KeyValuePair<string, object?> On = new("action", "on");
     private static readonly KeyValuePair<string, object?> Off = new("action", "off");
+    private static readonly KeyValuePair<string, object?> Local = new("origin", "local");
+    private static readonly KeyValuePair<string, object?> Remote = new("origin", "remote");
 
     private readonly TimeProvider _time;
     private readonly Counter<long> _readings;
     private readonly Counter<long> _settings;
     private readonly Counter<long> _commands;
     private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _deliveries;
     private readonly UpDownCounter<long> _activations;
     private readonly Histogram<double> _latency;
     private readonly LatencyWindow _recentLatency = new();
@@ -23,6 +26,8 @@ public sealed class ThermostatMetrics
     private long _readingCount;
     private long _settingCount;
     private long _commandCount;
+    private long _localDeliveries;
+    private long _remoteDeliveries;
 
     public ThermostatMetrics(IMeterFactory meters, TimeProvider time)
     {
@@ -34,6 +39,8 @@ public sealed class ThermostatMetrics
         _commands = meter.CreateCounter<long>("hearth.thermostat.commands", "{command}", "Heater commands published, by action");
         _duplicates = meter.CreateCounter<long>("hearth.thermostat.duplicates", "{message}",
             "Inputs delivered again (after a crash or a queue move) and skipped because they were applied already");
+        _deliveries = meter.CreateCounter<long>("hearth.thermostat.deliveries", "{delivery}",
+            "Deliveries of inputs to controllers, by origin: read by the controller's own silo (local) or by another (remote)");
         _activations = meter.CreateUpDownCounter<long>("hearth.thermostat.activations", "{activation}", "Controller activations on this silo");
         _latency = meter.CreateHistogram<double>("hearth.thermostat.command.latency", "ms",
             "From a reading's arrival in Kafka to its command's acknowledgement by Kafka",
@@ -46,6 +53,16 @@ public sealed class ThermostatMetrics
     /// <summary>Readings, settings and commands handled on this silo since it started.</summary>
     public (long Readings, long Settings, long Commands) Totals =>
         (Interlocked.Read(ref _readingCount), Interlocked.Read(ref _settingCount), Interlocked.Read(ref _commandCount));
+
+    /// <summary>Deliveries to controllers on this silo since it started: read here, and read by another silo.</summary>
+    public (long Local, long Remote) Deliveries => (Interlocked.Read(ref _localDeliveries), Interlocked.Read(ref _remoteDeliveries));
+
+    /// <summary>Records a delivery to a controller of this silo, read by this silo or another.</summary>
+    public void Delivery(bool local)
+    {
+        Interlocked.Increment(ref local ? ref _localDeliveries : ref _remoteDeliveries);
+        _deliveries.Add(1, local ? Local : Remote);
+    }
 
     /// <summary>Percentiles of the command latencies recorded since the last call.</summary>
     public (double P50, double P99, int Count) TakeLatencyPercentiles() => _recentLatency.TakePercentiles();
