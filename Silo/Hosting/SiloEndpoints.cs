@@ -9,8 +9,8 @@ namespace Hearth.Silo.Hosting;
 /// <summary>
 /// Where the silo listens and what it advertises: its HTTP addresses (from the standard ASP.NET Core
 /// settings: <c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>ASPNETCORE_HTTP_PORTS</c>, <c>Urls</c>; default
-/// <c>http://127.0.0.1:5080</c>) and its Orleans silo and gateway ports. A port 0 becomes a free port, chosen
-/// here so it can be advertised; every port is checked before anything starts, so a port in use stops the
+/// <c>http://127.0.0.1:5080</c>) and its Orleans silo and gateway ports. A port 0 becomes a free port (see <see cref="FreePorts"/>),
+/// chosen here so it can be advertised; every port is checked before anything starts, so a port in use stops the
 /// silo with one line instead of failing it after it joined the cluster.
 /// </summary>
 public sealed record SiloEndpoints(IReadOnlyList<string> Urls, string HttpAddress, IPAddress AdvertisedAddress, int SiloPort, int GatewayPort)
@@ -28,6 +28,7 @@ public sealed record SiloEndpoints(IReadOnlyList<string> Urls, string HttpAddres
             : settings.Storage.IsPostgres ? FirstNonLoopbackAddress() : IPAddress.Loopback;
 
         var urls = new List<string>();
+        var chosen = new List<int>();
         foreach (var url in RequestedUrls(configuration))
         {
             if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal),
@@ -37,13 +38,15 @@ public sealed record SiloEndpoints(IReadOnlyList<string> Urls, string HttpAddres
             }
 
             var listen = ListenAddress(uri.Host);
-            var port = uri.Port == 0 ? FreePort(listen) : Check(listen, uri.Port, $"HTTP port {uri.Port} ({url})");
+            var port = uri.Port == 0 ? FreePorts.Pick(listen, chosen) : Check(listen, uri.Port, $"HTTP port {uri.Port} ({url})");
+            chosen.Add(port);
             urls.Add(new UriBuilder(uri) { Port = port }.Uri.GetLeftPart(UriPartial.Authority));
         }
 
         var listenOrleans = advertised;
-        var siloPort = settings.Orleans.SiloPort == 0 ? FreePort(listenOrleans) : Check(listenOrleans, settings.Orleans.SiloPort, $"Orleans:SiloPort {settings.Orleans.SiloPort}");
-        var gatewayPort = settings.Orleans.GatewayPort == 0 ? FreePort(listenOrleans, siloPort) : Check(listenOrleans, settings.Orleans.GatewayPort, $"Orleans:GatewayPort {settings.Orleans.GatewayPort}");
+        var siloPort = settings.Orleans.SiloPort == 0 ? FreePorts.Pick(listenOrleans, chosen) : Check(listenOrleans, settings.Orleans.SiloPort, $"Orleans:SiloPort {settings.Orleans.SiloPort}");
+        chosen.Add(siloPort);
+        var gatewayPort = settings.Orleans.GatewayPort == 0 ? FreePorts.Pick(listenOrleans, chosen) : Check(listenOrleans, settings.Orleans.GatewayPort, $"Orleans:GatewayPort {settings.Orleans.GatewayPort}");
 
         var first = new Uri(urls[0]);
         var httpAddress = settings.Silo.HttpAddress?.TrimEnd('/')
@@ -93,21 +96,6 @@ public sealed record SiloEndpoints(IReadOnlyList<string> Urls, string HttpAddres
         catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
         {
             throw new PortInUseException($"{what} on {address} is {(e.SocketErrorCode == SocketError.AccessDenied ? "not allowed" : "in use by another process")}.");
-        }
-    }
-
-    private static int FreePort(IPAddress address, int except = -1)
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(address, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
-            if (port != except)
-            {
-                return port;
-            }
         }
     }
 

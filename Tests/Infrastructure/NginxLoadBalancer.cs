@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Hearth.Tests.Infrastructure;
 
@@ -26,7 +24,7 @@ public sealed class NginxLoadBalancer : IDisposable
     {
         var nginx = new[] { "/usr/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("nginx is not installed; ./test.sh installs it (apt-get install nginx).");
-        var port = FreePort();
+        var port = TestPorts.Next();
         var directory = Path.Combine(Path.GetTempPath(), "hearth-nginx-" + Guid.NewGuid().ToString("N"));
         foreach (var sub in new[] { "logs", "temp" })
         {
@@ -72,12 +70,5 @@ public sealed class NginxLoadBalancer : IDisposable
         {
             // Best effort.
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

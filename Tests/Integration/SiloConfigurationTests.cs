@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Hearth.Silo.Hosting;
 using Hearth.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -60,6 +61,19 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     }
 
     [Fact]
+    public async Task PortZero_BecomesFreePorts_OutsideTheEphemeralRange()
+    {
+        // Outside the range the kernel gives new outgoing connections, so none can take a chosen port before the silo listens.
+        var ephemeralLow = int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split('\t', ' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        await using var app = Build(new() { ["Urls"] = "http://127.0.0.1:0", ["Orleans:SiloPort"] = "0", ["Orleans:GatewayPort"] = "0" });
+        var endpoints = app.Services.GetRequiredService<SiloEndpoints>();
+
+        int[] ports = [new Uri(endpoints.Urls[0]).Port, endpoints.SiloPort, endpoints.GatewayPort];
+        Assert.All(ports, p => Assert.InRange(p, 1024, ephemeralLow - 1));
+        Assert.Equal(3, ports.Distinct().Count());
+    }
+
+    [Fact]
     public async Task TheSiloExecutable_OnAPortInUse_ExitsWithOneLine()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
@@ -89,7 +103,7 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     public async Task TheStandardAspNetCoreAddressSettings_ChooseWhereTheSiloListens(string setting)
     {
         var topics = kafka.CreateTopics(1);
-        var port = FreePort();
+        var port = TestPorts.Next();
         // ASPNETCORE_URLS and --urls arrive as "urls", ASPNETCORE_HTTP_PORTS as "http_ports".
         var overrides = setting == "urls"
             ? new Dictionary<string, string?> { ["Urls"] = $"http://127.0.0.1:{port}" }
@@ -103,19 +117,14 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
 
     public void Dispose() => _directory.Dispose();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private Microsoft.AspNetCore.Builder.WebApplication Build(Dictionary<string, string?> settings)
     {
         settings.TryAdd("Kafka:BootstrapServers", kafka.BootstrapServers);
-        settings.TryAdd("Urls", "http://127.0.0.1:0");
-        settings.TryAdd("Orleans:SiloPort", "0");
-        settings.TryAdd("Orleans:GatewayPort", "0");
+        foreach (var (key, value) in TestPorts.Silo())
+        {
+            settings.TryAdd(key, value);
+        }
+
         settings.TryAdd("Storage:ConnectionString", $"Data Source={_directory.File("config.db")}");
         return SiloApplication.Build([], b =>
         {
