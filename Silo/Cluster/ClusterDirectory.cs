@@ -18,7 +18,8 @@ public sealed record SiloReport(
     [property: Id(10)] double CpuPercent,
     [property: Id(11)] double MemoryMb,
     [property: Id(12)] double? LatencyP50Ms,
-    [property: Id(13)] double? LatencyP99Ms);
+    [property: Id(13)] double? LatencyP99Ms,
+    [property: Id(14)] double? RemoteDeliveryShare = null);
 
 /// <summary>An input partition (Orleans queue) a silo pulls.</summary>
 [GenerateSerializer, Immutable, Alias("hearth.QueueReport")]
@@ -65,8 +66,10 @@ public interface IClusterDirectoryGrain : IGrainWithStringKey
 }
 
 /// <summary>The stored event log of <see cref="ClusterDirectoryGrain"/>.</summary>
+[GenerateSerializer, Alias("hearth.ClusterEventLog")]
 public sealed class ClusterEventLog
 {
+    [Id(0)]
     public List<ClusterEvent> Events { get; set; } = [];
 }
 

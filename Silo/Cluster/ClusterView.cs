@@ -7,6 +7,7 @@ namespace Hearth.Silo.Cluster;
 /// <summary>One silo as the cluster API shows it: its membership status, and its latest report while it is alive.</summary>
 /// <param name="Queues">The input partitions the silo pulls, as <c>topic/partition</c>.</param>
 /// <param name="LagByQueue">Messages after each queue's checkpoint.</param>
+/// <param name="RemoteDeliveryShare">Of the deliveries to this silo's controllers in the last report interval, the share read by another silo.</param>
 public sealed record SiloView(
     string Name,
     string Address,
@@ -24,7 +25,8 @@ public sealed record SiloView(
     double CpuPercent,
     double MemoryMb,
     double? LatencyP50Ms,
-    double? LatencyP99Ms);
+    double? LatencyP99Ms,
+    double? RemoteDeliveryShare);
 
 /// <summary>An input partition and the silo pulling it (none while it moves).</summary>
 public sealed record QueueView(string Topic, int Partition, string? Owner, long? Lag, long? Checkpoint);
@@ -168,7 +170,8 @@ public sealed partial class ClusterView(
             live ? report!.CpuPercent : 0,
             live ? report!.MemoryMb : 0,
             live ? report!.LatencyP50Ms : null,
-            live ? report!.LatencyP99Ms : null);
+            live ? report!.LatencyP99Ms : null,
+            live ? report!.RemoteDeliveryShare : null);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Sampling the cluster for the dashboard's history failed: {Reason}")]

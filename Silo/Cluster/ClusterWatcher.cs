@@ -28,6 +28,7 @@ public sealed partial class ClusterWatcher(
     private long _lastAt;
     private long _lastProcessed;
     private long _lastCommands;
+    private (long Local, long Remote) _lastDeliveries;
     private TimeSpan _lastCpu;
 
     private IClusterDirectoryGrain Directory => grains.GetGrain<IClusterDirectoryGrain>(IClusterDirectoryGrain.Key);
@@ -40,6 +41,25 @@ public sealed partial class ClusterWatcher(
         SiloStatus.Dead => "dead",
         _ => "joining",
     };
+
+    /// <summary>
+    /// The silo is stopping (it stops before Orleans does): records that it is shutting down, which the others
+    /// may not see in the membership table before it is dead.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Directory.RecordAsync([new ClusterEvent(time.GetUtcNow(), silo.SiloAddress.ToString(), silo.Name, StatusName(SiloStatus.ShuttingDown), "")])
+                .WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogReportFailed(logger, e.Message);
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -96,6 +116,9 @@ public sealed partial class ClusterWatcher(
         var cpu = process.TotalProcessorTime;
         var seconds = _lastAt == 0 ? 0 : time.GetElapsedTime(_lastAt, now).TotalSeconds;
         var (p50, p99, samples) = metrics.TakeLatencyPercentiles();
+        var deliveries = metrics.Deliveries;
+        var local = deliveries.Local - _lastDeliveries.Local;
+        var remote = deliveries.Remote - _lastDeliveries.Remote;
         var report = new SiloReport(
             silo.SiloAddress.ToString(),
             silo.Name,
@@ -111,8 +134,10 @@ public sealed partial class ClusterWatcher(
             seconds > 0 ? Math.Round(100 * (cpu - _lastCpu).TotalSeconds / seconds / Environment.ProcessorCount, 1) : 0,
             Math.Round(process.WorkingSet64 / 1048576.0, 1),
             samples > 0 ? Math.Round(p50, 2) : null,
-            samples > 0 ? Math.Round(p99, 2) : null);
+            samples > 0 ? Math.Round(p99, 2) : null,
+            local + remote > 0 ? Math.Round((double)remote / (local + remote), 3) : null);
         _lastAt = now;
+        _lastDeliveries = deliveries;
         _lastProcessed = processed;
         _lastCommands = commands;
         _lastCpu = cpu;

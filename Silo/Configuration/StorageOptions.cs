@@ -22,4 +22,32 @@ public sealed class StorageOptions
     public bool ApplySchema { get; set; } = true;
 
     public bool IsPostgres => string.Equals(Provider, Postgres, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Connections one silo opens to PostgreSQL at most, unless the connection string says otherwise.</summary>
+    public const int DefaultPostgresPoolSize = 20;
+
+    /// <summary>
+    /// The connection string the silo uses: for PostgreSQL, with <c>Maximum Pool Size</c> set to
+    /// <see cref="DefaultPostgresPoolSize"/> when it sets none. Npgsql's own default (100 per silo) lets a few silos
+    /// exhaust PostgreSQL's <c>max_connections</c> (100 by default) when many grains write at once, as they do
+    /// when a silo shuts down.
+    /// </summary>
+    public string EffectiveConnectionString
+    {
+        get
+        {
+            if (!IsPostgres)
+            {
+                return ConnectionString;
+            }
+
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
+            if (!ConnectionString.Contains("pool size", StringComparison.OrdinalIgnoreCase))
+            {
+                builder.MaxPoolSize = DefaultPostgresPoolSize;
+            }
+
+            return builder.ConnectionString;
+        }
+    }
 }

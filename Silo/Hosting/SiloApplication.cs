@@ -86,7 +86,7 @@ public static class SiloApplication
             silo.UseAdoNetClustering(o =>
             {
                 o.Invariant = "Npgsql";
-                o.ConnectionString = settings.Storage.ConnectionString;
+                o.ConnectionString = settings.Storage.EffectiveConnectionString;
             });
             silo.ConfigureEndpoints(endpoints.AdvertisedAddress, endpoints.SiloPort, endpoints.GatewayPort);
         }

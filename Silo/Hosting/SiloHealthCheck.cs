@@ -77,8 +77,8 @@ internal sealed class StorageProbe(IOptions<StorageOptions> options, TimeProvide
     private static async Task PingAsync(StorageOptions storage, CancellationToken cancellationToken)
     {
         await using System.Data.Common.DbConnection connection = storage.IsPostgres
-            ? new NpgsqlConnection(storage.ConnectionString)
-            : new SqliteConnection(storage.ConnectionString);
+            ? new NpgsqlConnection(storage.EffectiveConnectionString)
+            : new SqliteConnection(storage.EffectiveConnectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT 1";

@@ -23,9 +23,17 @@ public static class ThermostatSiloBuilderExtensions
         var storage = settings.Storage;
         silo.AddAdoNetGrainStorage(ThermostatStorage.ProviderName, o =>
         {
-            o.Invariant = storage.IsPostgres ? "Npgsql" : "System.Data.SQLite";
-            o.ConnectionString = storage.ConnectionString;
             o.GrainStorageSerializer = new JsonGrainStorageSerializer();
+            if (storage.IsPostgres)
+            {
+                o.Invariant = "Npgsql";
+                o.ConnectionString = storage.EffectiveConnectionString;
+            }
+            else
+            {
+                o.Invariant = "System.Data.SQLite";
+                o.DataSource = new SqliteDataSource(storage.EffectiveConnectionString);
+            }
         });
         if (storage.ApplySchema)
         {

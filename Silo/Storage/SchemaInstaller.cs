@@ -49,7 +49,7 @@ public sealed partial class SchemaInstaller(StorageOptions storage, ILogger<Sche
 
         if (storage.IsPostgres)
         {
-            await using var connection = new NpgsqlConnection(storage.ConnectionString);
+            await using var connection = new NpgsqlConnection(storage.EffectiveConnectionString);
             await connection.OpenAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
@@ -62,13 +62,13 @@ public sealed partial class SchemaInstaller(StorageOptions storage, ILogger<Sche
         }
         else
         {
-            var path = new SqliteConnectionStringBuilder(storage.ConnectionString).DataSource;
+            var path = new SqliteConnectionStringBuilder(storage.EffectiveConnectionString).DataSource;
             if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } directory)
             {
                 Directory.CreateDirectory(directory);
             }
 
-            await using var connection = new SqliteConnection(storage.ConnectionString);
+            await using var connection = new SqliteConnection(storage.EffectiveConnectionString);
             await connection.OpenAsync(cancellationToken);
             // Write-ahead logging: readers never wait for the writer, and a commit costs one WAL append.
             await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL", cancellationToken);

@@ -49,7 +49,7 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         await load.WaitForMoreAsync(3000);
         await load.StopAsync();
         await cluster.WaitForStoredAsync(cluster.EndOffsets(topics.Readings), Timeout, "all readings");
-        var recovery = $"cluster under load ({load.Sent} readings, {2 * partitions} partitions, 4 silos, probe timeout 1 s, commit 100 ms): " +
+        var recovery = $"cluster under load ({load.Sent} readings, {2 * partitions} partitions, 4 silos, probe timeout 2 s, commit 100 ms): " +
                        $"every partition processing again {graceful.TotalSeconds:F2} s after a graceful stop, {crash.TotalSeconds:F2} s after a kill";
         output.WriteLine(recovery);
         TestArtifacts.Record(recovery);

@@ -29,6 +29,9 @@ public sealed partial class SiloProcess : IAsyncDisposable
     /// <summary>The silo's HTTP address, once it has logged it.</summary>
     public string? HttpAddress { get; private set; }
 
+    /// <summary>The operating system's process id.</summary>
+    public int Pid => _process.Id;
+
     /// <summary>Whether the process runs (started, not exited, not frozen).</summary>
     public bool IsRunning => !_process.HasExited && !_frozen;
 

@@ -28,11 +28,8 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
         DatabaseConnectionString = database;
         _output = output;
         _checkpoints = new KafkaCheckpoints(kafka.BootstrapServers, topics.GroupId);
-        _settings = new Dictionary<string, string?>(StringComparer.Ordinal)
+        _settings = TestSettings.Kafka(kafka.BootstrapServers, topics).With(new Dictionary<string, string?>
         {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Orleans:SiloPort"] = "0",
-            ["Orleans:GatewayPort"] = "0",
             ["Orleans:AdvertisedAddress"] = "127.0.0.1",
             ["Orleans:ClusterId"] = "cluster-" + topics.GroupId,
             // Failure detection for tests: a silent silo is declared dead within seconds. A frozen process keeps its
@@ -42,22 +39,9 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
             ["Orleans:Membership:TableRefreshTimeout"] = "00:00:02",
             ["Orleans:Membership:IAmAliveTablePublishTimeout"] = "00:00:02",
             ["Orleans:Membership:EnableConnectionLivenessCheck"] = "false",
-            ["Kafka:BootstrapServers"] = kafka.BootstrapServers,
-            ["Kafka:GroupId"] = topics.GroupId,
-            ["Kafka:CommitIntervalMs"] = "100",
-            // The embedded broker answers an empty fetch only after fetch.wait.max.ms, even when data arrives meanwhile.
-            ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = "10",
-            ["Topics:Readings"] = topics.Readings,
-            ["Topics:Settings"] = topics.Settings,
-            ["Topics:Commands"] = topics.Commands,
-            ["Topics:DeadLetter"] = topics.DeadLetter,
             ["Storage:Provider"] = "postgres",
             ["Storage:ConnectionString"] = database,
-        };
-        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
-        {
-            _settings[key] = value;
-        }
+        }).With(overrides);
     }
 
     public TestTopics Topics { get; }
@@ -77,11 +61,7 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
     /// <summary>Starts a silo and waits until it is active (it has joined the Orleans cluster and serves HTTP).</summary>
     public async Task<SiloProcess> StartSiloAsync(string name, IDictionary<string, string?>? overrides = null)
     {
-        var settings = new Dictionary<string, string?>(_settings) { ["Silo:Name"] = name };
-        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
-        {
-            settings[key] = value;
-        }
+        var settings = new Dictionary<string, string?>(_settings) { ["Silo:Name"] = name }.With(TestPorts.Silo()).With(overrides);
 
         var silo = SiloProcess.Start(name, settings, _output.AsLog());
         _silos[name] = silo;

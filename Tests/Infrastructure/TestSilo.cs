@@ -1,4 +1,3 @@
-using System.Globalization;
 using Confluent.Kafka;
 using Hearth.Grains;
 using Hearth.Silo.Hosting;
@@ -42,37 +41,21 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
     public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();
 
     /// <summary>The settings every test silo runs with, before a test's own.</summary>
-    public static Dictionary<string, string?> Settings(string bootstrapServers, TestTopics topics, string databasePath, string name) => new()
-    {
-        ["Urls"] = "http://127.0.0.1:0",
-        ["Silo:Name"] = name,
-        ["Orleans:SiloPort"] = "0",
-        ["Orleans:GatewayPort"] = "0",
-        ["Orleans:ClusterId"] = "test-" + name,
-        ["Kafka:BootstrapServers"] = bootstrapServers,
-        ["Kafka:GroupId"] = topics.GroupId,
-        ["Kafka:CommitIntervalMs"] = "100",
-        // The embedded broker answers an empty fetch only after fetch.wait.max.ms, even when data arrives meanwhile.
-        ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = "10",
-        ["Topics:Readings"] = topics.Readings,
-        ["Topics:Settings"] = topics.Settings,
-        ["Topics:Commands"] = topics.Commands,
-        ["Topics:DeadLetter"] = topics.DeadLetter,
-        ["Topics:Partitions"] = topics.Partitions.ToString(CultureInfo.InvariantCulture),
-        ["Storage:Provider"] = "sqlite",
-        ["Storage:ConnectionString"] = $"Data Source={databasePath}",
-    };
+    public static Dictionary<string, string?> Settings(string bootstrapServers, TestTopics topics, string databasePath, string name) =>
+        TestSettings.Kafka(bootstrapServers, topics).With(new Dictionary<string, string?>
+        {
+            ["Silo:Name"] = name,
+            ["Orleans:ClusterId"] = "test-" + name,
+            ["Storage:Provider"] = "sqlite",
+            ["Storage:ConnectionString"] = $"Data Source={databasePath}",
+        }).With(TestPorts.Silo());
 
     /// <summary>Starts a silo and waits until it pulls every partition of its topics (a silo joining others: until its provider runs).</summary>
     public static async Task<TestSilo> StartAsync(
         string bootstrapServers, TestTopics topics, string databasePath, ITestOutputHelper? output,
         IDictionary<string, string?>? overrides = null, string name = "silo", bool waitForEveryPartition = true)
     {
-        var settings = Settings(bootstrapServers, topics, databasePath, name);
-        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
-        {
-            settings[key] = value;
-        }
+        var settings = Settings(bootstrapServers, topics, databasePath, name).With(overrides);
 
         var app = SiloApplication.Build([], builder =>
         {

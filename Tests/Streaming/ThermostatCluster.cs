@@ -1,4 +1,3 @@
-using System.Globalization;
 using Hearth.Grains;
 using Hearth.Silo.Configuration;
 using Hearth.Silo.Hosting;
@@ -25,20 +24,12 @@ public static class ThermostatCluster
         EmbeddedKafkaFixture kafka, TestTopics topics, string database, ITestOutputHelper output, int silos,
         Action<ISiloKafkaStreamConfigurator>? configureKafka = null)
     {
-        var settings = SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Kafka:BootstrapServers"] = kafka.BootstrapServers,
-            ["Kafka:GroupId"] = topics.GroupId,
-            ["Kafka:CommitIntervalMs"] = "100",
-            ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = "10",
-            ["Topics:Readings"] = topics.Readings,
-            ["Topics:Settings"] = topics.Settings,
-            ["Topics:Commands"] = topics.Commands,
-            ["Topics:DeadLetter"] = topics.DeadLetter,
-            ["Topics:Partitions"] = topics.Partitions.ToString(CultureInfo.InvariantCulture),
-            ["Storage:Provider"] = "postgres",
-            ["Storage:ConnectionString"] = database,
-        }).Build());
+        var settings = SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(
+            TestSettings.Kafka(kafka.BootstrapServers, topics).With(new Dictionary<string, string?>
+            {
+                ["Storage:Provider"] = "postgres",
+                ["Storage:ConnectionString"] = database,
+            })).Build());
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((_, silo) =>
