@@ -6,6 +6,10 @@
 #       input: readings/s, reading-to-command latency p50/p99, and the silo/in-memory ratio.
 #   ./bench.sh cluster [readings thermostats partitions]
 #       the same input through 1 and then 3 silo processes sharing a broker and a PostgreSQL database.
+#   ./bench.sh placement [thermostats readings/s partitions]
+#       3 silo processes under load, then a 4th joins: the share of deliveries crossing silos, per placement.
+#   ./bench.sh memory [grains partitions]
+#       resident memory per active controller, at 100,000 controllers on one silo process.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/prerequisites.sh
@@ -13,9 +17,10 @@ source scripts/postgres.sh
 
 ensure_dotnet
 ensure_packages "${HEARTH_BASE_PACKAGES[@]}"
+# The silo executable too: the cluster, placement and memory benchmarks run silos as processes.
 dotnet build Bench/Bench.csproj -c Release -nologo -clp:ErrorsOnly -v quiet
 
-if [ "${1:-}" = "cluster" ]; then
+if [ "${1:-}" = "cluster" ] || [ "${1:-}" = "placement" ]; then
     ensure_packages postgresql python3
     pg_for_tests
 fi

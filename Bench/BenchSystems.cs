@@ -217,9 +217,6 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
         {
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
-                ["Urls"] = "http://127.0.0.1:0",
-                ["Orleans:SiloPort"] = "0",
-                ["Orleans:GatewayPort"] = "0",
                 ["Kafka:BootstrapServers"] = Bootstrap,
                 ["Kafka:GroupId"] = $"bench-silo-{Guid.NewGuid():N}",
                 ["Topics:Readings"] = Input,
@@ -230,6 +227,7 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
                 ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = FetchWaitMaxMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Logging:LogLevel:Default"] = "Error",
             });
+            builder.Configuration.AddInMemoryCollection(Hearth.Tests.Infrastructure.TestPorts.Silo());
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("Orleans", LogLevel.Error);

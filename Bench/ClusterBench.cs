@@ -24,7 +24,7 @@ internal static class ClusterBench
         foreach (var count in new[] { 1, 3 })
         {
             var run = $"cluster{count}";
-            foreach (var topic in new[] { "in", "out", "dead" })
+            foreach (var topic in new[] { "in", "commands", "dead" })
             {
                 kafka.CreateTopic($"{run}-{topic}", partitions);
             }
@@ -35,10 +35,7 @@ internal static class ClusterBench
             {
                 for (var i = 0; i < count; i++)
                 {
-                    var silo = SiloProcess.Start($"{run}-silo{i}", Settings(kafka.BootstrapServers, run, database, $"{run}-silo{i}"), output: null);
-                    silos.Add(silo);
-                    await silo.WaitUntilActiveAsync(TimeSpan.FromSeconds(90));
-                    await silo.WaitForLineAsync(l => l.Contains("Now listening on:", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "listening");
+                    silos.Add(await BenchSilos.StartAsync(kafka.BootstrapServers, run, $"{run}-silo{i}", database, readingsTopic: "in", settingsTopic: "in"));
                 }
 
                 using var http = new HttpClient { BaseAddress = new Uri(silos[0].HttpAddress!) };
@@ -73,27 +70,6 @@ internal static class ClusterBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"3 silos / 1 silo: {results[1].PerSecond / results[0].PerSecond:F2} (all processes share this machine's {Environment.ProcessorCount} cores)"));
         return 0;
     }
-
-    private static Dictionary<string, string?> Settings(string bootstrap, string run, string database, string name) => new()
-    {
-        ["Urls"] = "http://127.0.0.1:0",
-        ["Silo:Name"] = name,
-        ["Orleans:SiloPort"] = "0",
-        ["Orleans:GatewayPort"] = "0",
-        ["Orleans:AdvertisedAddress"] = "127.0.0.1",
-        ["Orleans:ClusterId"] = run,
-        ["Kafka:BootstrapServers"] = bootstrap,
-        ["Kafka:GroupId"] = run,
-        ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = BenchSystem.FetchWaitMaxMs.ToString(CultureInfo.InvariantCulture),
-        ["Topics:Readings"] = $"{run}-in",
-        ["Topics:Settings"] = $"{run}-in",
-        ["Topics:Commands"] = $"{run}-out",
-        ["Topics:DeadLetter"] = $"{run}-dead",
-        ["Storage:Provider"] = "postgres",
-        ["Storage:ConnectionString"] = database,
-        ["Logging:LogLevel:Default"] = "Warning",
-        ["Logging:LogLevel:Hearth.Silo.Hosting.ActiveSiloAnnouncer"] = "Information",
-    };
 
     /// <summary>The sum of the committed offsets of <paramref name="topic"/>'s partitions.</summary>
     private static long Committed(string bootstrap, string group, string topic, int partitions)

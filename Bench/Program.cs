@@ -8,10 +8,24 @@ Librdkafka.Load();
 
 // Usage: bench [readings=1000000] [thermostats=10000] [partitions=8] [latency rate/s=20000] [latency seconds=5]
 //        bench cluster [readings=1000000] [thermostats=10000] [partitions=12]   (needs HEARTH_TEST_POSTGRES)
+//        bench placement [thermostats=3000] [readings/s=1500] [partitions=8]     (needs HEARTH_TEST_POSTGRES)
+//        bench memory [grains=100000] [partitions=8]
 if (args.Length > 0 && args[0] == "cluster")
 {
     args = args[1..];
     return await ClusterBench.RunAsync(Arg(0, 1_000_000), Arg(1, 10_000), Arg(2, 12));
+}
+
+if (args.Length > 0 && args[0] == "placement")
+{
+    args = args[1..];
+    return await PlacementBench.RunAsync(Arg(0, 3_000), Arg(1, 1_500), Arg(2, 8));
+}
+
+if (args.Length > 0 && args[0] == "memory")
+{
+    args = args[1..];
+    return await MemoryBench.RunAsync(Arg(0, 100_000), Arg(1, 8));
 }
 
 var readings = Arg(0, 1_000_000);

@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Confluent.Kafka;
+using Hearth.Grains.Interfaces;
+using Hearth.Grains.Interfaces.Codecs;
+using Hearth.Silo.EmbeddedKafka;
+using Hearth.Tests.Infrastructure;
+
+namespace Hearth.Bench;
+
+/// <summary>
+/// <c>bench memory</c>: activates one controller per thermostat (a setting, then a reading each) on one silo
+/// process with SQLite state, and reports the process's resident memory per active controller: at the peak,
+/// and once everything is delivered. The broker runs in the bench process, so its memory is not counted.
+/// </summary>
+internal static partial class MemoryBench
+{
+    public static async Task<int> RunAsync(int grains, int partitions)
+    {
+        using var kafka = new EmbeddedKafkaCluster();
+        const string run = "memory";
+        foreach (var topic in new[] { "readings", "settings", "commands", "dead" })
+        {
+            kafka.CreateTopic($"{run}-{topic}", partitions);
+        }
+
+        var directory = Path.Combine(Path.GetTempPath(), "hearth-memory-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        await using var silo = await BenchSilos.StartAsync(kafka.BootstrapServers, run, "memory-silo", database: null, directory);
+        using var http = new HttpClient { BaseAddress = new Uri(silo.HttpAddress!) };
+        await Poll.UntilAsync(async () => (await http.GetAsync("/health/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "ready");
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var (idle, _) = Memory(silo.Pid);
+
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+               {
+                   BootstrapServers = kafka.BootstrapServers, Partitioner = Partitioner.Murmur2Random, LingerMs = 5, CompressionType = CompressionType.Lz4,
+               }).SetLogHandler((_, _) => { }).Build())
+        {
+            for (var i = 0; i < grains; i++)
+            {
+                var id = $"m-{i}";
+                producer.Produce($"{run}-settings", new Message<string, byte[]> { Key = id, Value = ThermostatJson.Encode(new ThermostatSetting(id, 21, 0.5, 0.5)) });
+                producer.Produce($"{run}-readings", new Message<string, byte[]> { Key = id, Value = ThermostatJson.Encode(new ThermostatReading(id, 21, DateTimeOffset.UtcNow)) });
+                if (i % 10_000 == 0)
+                {
+                    producer.Poll(TimeSpan.Zero);
+                }
+            }
+
+            producer.Flush(TimeSpan.FromMinutes(1));
+        }
+
+        double activations = 0, delivered = 0;
+        await Poll.UntilAsync(async () =>
+        {
+            var metrics = await http.GetStringAsync("/metrics");
+            activations = Sum(metrics, "hearth_thermostat_activations");
+            delivered = Sum(metrics, "hearth_kafka_messages_delivered_total");
+            return delivered >= 2.0 * grains && activations >= grains;
+        }, TimeSpan.FromMinutes(10), $"{grains:N0} controllers active", () => Task.FromResult($"{activations:N0} active, {delivered:N0} delivered"));
+        var (resident, peak) = Memory(silo.Pid);
+        await silo.StopAsync(TimeSpan.FromSeconds(120));
+        Directory.Delete(directory, recursive: true);
+
+        Console.WriteLine($"memory: {grains:N0} controllers on one silo process (SQLite state), {partitions} partitions per input topic");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"resident: idle {idle / 1048576.0:F0} MB, with {activations:N0} active {resident / 1048576.0:F0} MB, peak {peak / 1048576.0:F0} MB"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"per active controller: {(resident - idle) / activations:F0} bytes resident, {(peak - idle) / activations:F0} bytes at the peak"));
+        return 0;
+    }
+
+    /// <summary>VmRSS and VmHWM (peak resident) of a process, in bytes.</summary>
+    private static (double Resident, double Peak) Memory(int pid)
+    {
+        var status = File.ReadAllLines($"/proc/{pid}/status");
+        double Field(string name) => double.Parse(status.Single(l => l.StartsWith(name, StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        return (Field("VmRSS:"), Field("VmHWM:"));
+    }
+
+    private static double Sum(string metrics, string name) =>
+        MetricLine().Matches(metrics).Where(m => m.Groups["name"].Value == name)
+            .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
+
+    [GeneratedRegex("""^(?<name>[a-z_]+)(\{[^}]*\})? (?<value>\S+)$""", RegexOptions.Multiline)]
+    private static partial Regex MetricLine();
+}
