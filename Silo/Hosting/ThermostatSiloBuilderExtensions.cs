@@ -3,7 +3,9 @@ using Hearth.Silo.Configuration;
 using Hearth.Silo.Storage;
 using Hearth.Streaming.Kafka.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
 
 namespace Hearth.Silo.Hosting;
 
@@ -21,20 +23,25 @@ public static class ThermostatSiloBuilderExtensions
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(settings);
         var storage = settings.Storage;
-        silo.AddAdoNetGrainStorage(ThermostatStorage.ProviderName, o =>
+        if (storage.IsPostgres)
         {
-            o.GrainStorageSerializer = new JsonGrainStorageSerializer();
-            if (storage.IsPostgres)
+            silo.AddAdoNetGrainStorage(ThermostatStorage.ProviderName, o =>
             {
+                o.GrainStorageSerializer = new JsonGrainStorageSerializer();
                 o.Invariant = "Npgsql";
                 o.ConnectionString = storage.EffectiveConnectionString;
-            }
-            else
-            {
-                o.Invariant = "System.Data.SQLite";
-                o.DataSource = new SqliteDataSource(storage.EffectiveConnectionString);
-            }
-        });
+            });
+        }
+        else
+        {
+            silo.Services.AddGrainStorage(ThermostatStorage.ProviderName, (sp, name) => new SqliteGrainStorage(
+                name,
+                storage.EffectiveConnectionString,
+                sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                new JsonGrainStorageSerializer(),
+                sp.GetRequiredService<ILogger<SqliteGrainStorage>>()));
+        }
+
         if (storage.ApplySchema)
         {
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>

@@ -12,19 +12,21 @@ public static class StoredStates
 {
     /// <summary>The stored state of thermostat <paramref name="thermostatId"/> in a SQLite file, or null.</summary>
     public static Task<ThermostatState?> ThermostatInSqliteAsync(string path, string thermostatId) =>
-        ThermostatAsync(new SqliteConnection($"Data Source={path}"), thermostatId);
+        ThermostatAsync(new SqliteConnection($"Data Source={path}"), thermostatId,
+            "SELECT payload FROM grain_state WHERE state_name = @type AND grain_key = @key");
 
     /// <summary>The stored state of thermostat <paramref name="thermostatId"/> in a PostgreSQL database, or null.</summary>
     public static Task<ThermostatState?> ThermostatInPostgresAsync(string connectionString, string thermostatId) =>
-        ThermostatAsync(new NpgsqlConnection(connectionString), thermostatId);
+        ThermostatAsync(new NpgsqlConnection(connectionString), thermostatId,
+            "SELECT payload FROM orleans_grain_state WHERE grain_type = @type AND grain_id_ext = @key");
 
-    private static async Task<ThermostatState?> ThermostatAsync(DbConnection connection, string thermostatId)
+    private static async Task<ThermostatState?> ThermostatAsync(DbConnection connection, string thermostatId, string query)
     {
         await using (connection)
         {
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT payload FROM orleans_grain_state WHERE grain_type = @type AND grain_id_ext = @key";
+            command.CommandText = query;
             Add(command, "@type", ThermostatStorage.StateName);
             Add(command, "@key", ThermostatKeys.GrainKey(thermostatId));
             return await command.ExecuteScalarAsync() is byte[] payload
