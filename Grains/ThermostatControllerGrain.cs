@@ -79,15 +79,9 @@ public sealed partial class ThermostatControllerGrain(
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
     {
         ArgumentNullException.ThrowIfNull(handleFactory);
-        switch (handleFactory.StreamId.GetNamespace())
-        {
-            case ThermostatStreams.Readings:
-                await handleFactory.Create<ThermostatReading>().ResumeAsync(OnReadingsAsync);
-                break;
-            case ThermostatStreams.Settings:
-                await handleFactory.Create<ThermostatSetting>().ResumeAsync(OnSettingsAsync);
-                break;
-        }
+        // Each input stream carries readings and settings in their partition's order (one topic may hold both).
+        var stream = handleFactory.StreamId.GetNamespace()!;
+        await handleFactory.Create<ThermostatMessage>().ResumeAsync(items => OnInputsAsync(stream, items));
     }
 
     public Task<ThermostatStatus?> GetStatusAsync()
@@ -102,62 +96,58 @@ public sealed partial class ThermostatControllerGrain(
         return Task.FromResult<ThermostatStatus?>(_controller.GetStatus() with { Silo = _silo });
     }
 
-    private async Task OnReadingsAsync(IList<SequentialItem<ThermostatReading>> items)
+    private async Task OnInputsAsync(string stream, IList<SequentialItem<ThermostatMessage>> items)
     {
         CountDelivery(items);
         List<HeaterCommand>? commands = null;
         List<DateTimeOffset>? causes = null;
+        var decided = false;
         foreach (var item in items)
         {
-            if (!IsNew(ThermostatStreams.Readings, item.Token))
+            if (!IsNew(stream, item.Token))
             {
                 continue;
             }
 
-            metrics.Reading();
-            if (_controller.Apply(item.Item) is { } command)
+            switch (item.Item)
             {
-                (commands ??= []).Add(command);
-                (causes ??= []).Add(DateTimeOffset.FromUnixTimeMilliseconds(((KafkaSequenceToken)item.Token).TimestampMs));
+                case ThermostatReading reading:
+                    metrics.Reading();
+                    if (_controller.Apply(reading) is { } command)
+                    {
+                        (commands ??= []).Add(command);
+                        (causes ??= []).Add(DateTimeOffset.FromUnixTimeMilliseconds(((KafkaSequenceToken)item.Token).TimestampMs));
+                    }
+
+                    break;
+                case ThermostatSetting setting:
+                    metrics.Setting();
+                    _controller.Apply(setting);
+                    decided = true;
+                    break;
             }
         }
 
-        if (commands is null)
+        if (commands is null && !decided)
         {
+            // Only the last measurement changed: written behind.
             _dirty = true;
             return;
         }
 
         await Guard(async () =>
         {
-            await _commands.OnNextBatchAsync(commands);
-            for (var i = 0; i < commands.Count; i++)
+            if (commands is not null)
             {
-                metrics.Command(commands[i].Action, causes![i]);
+                await _commands.OnNextBatchAsync(commands);
+                for (var i = 0; i < commands.Count; i++)
+                {
+                    metrics.Command(commands[i].Action, causes![i]);
+                }
             }
 
             await WriteAsync();
         });
-    }
-
-    private async Task OnSettingsAsync(IList<SequentialItem<ThermostatSetting>> items)
-    {
-        CountDelivery(items);
-        var changed = false;
-        foreach (var item in items)
-        {
-            if (IsNew(ThermostatStreams.Settings, item.Token))
-            {
-                metrics.Setting();
-                _controller.Apply(item.Item);
-                changed = true;
-            }
-        }
-
-        if (changed)
-        {
-            await Guard(WriteAsync);
-        }
     }
 
     /// <summary>Counts a delivery as local (read from Kafka by this silo) or remote.</summary>

@@ -5,13 +5,19 @@ using Hearth.Streaming.Kafka.Providers;
 namespace Hearth.Grains;
 
 /// <summary>
-/// The thermostat wire format for the Kafka stream provider: a reading becomes an event of the thermostat's
-/// readings stream and a setting one of its settings stream, whichever topic they came on (readings and
-/// settings may share a topic); a heater command is written as its JSON. Anything else is rejected with the
-/// reason, and goes to the dead-letter topic.
+/// The thermostat wire format for the Kafka stream provider: readings and settings become events of the
+/// thermostat's stream of the topic they came on (<see cref="ThermostatStreams.Readings"/> for the readings
+/// topic, <see cref="ThermostatStreams.Settings"/> for a settings topic of its own), so what one partition
+/// holds for a thermostat reaches it in the partition's order, a setting before the readings produced after
+/// it also when both share a topic. A heater command is written as its JSON. Anything else is rejected with
+/// the reason, and goes to the dead-letter topic.
 /// </summary>
-public sealed class ThermostatDataAdapter : IKafkaDataAdapter
+/// <param name="settingsTopic">The settings topic; when it is not the readings topic, its inputs go to the settings streams.</param>
+public sealed class ThermostatDataAdapter(string readingsTopic, string settingsTopic) : IKafkaDataAdapter
 {
+    private readonly string? _separateSettingsTopic =
+        string.Equals(readingsTopic, settingsTopic, StringComparison.Ordinal) ? null : settingsTopic;
+
     public KafkaDecodeResult Decode(in KafkaMessage message)
     {
         if (!message.HasKey)
@@ -31,7 +37,9 @@ public sealed class ThermostatDataAdapter : IKafkaDataAdapter
             return KafkaDecodeResult.Reject($"the key cannot be a thermostat id: {problem}");
         }
 
-        var stream = input is ThermostatReading ? ThermostatStreams.Readings : ThermostatStreams.Settings;
+        var stream = string.Equals(message.Topic, _separateSettingsTopic, StringComparison.Ordinal)
+            ? ThermostatStreams.Settings
+            : ThermostatStreams.Readings;
         return KafkaDecodeResult.Event(StreamId.Create(stream, ThermostatKeys.GrainKey(input.ThermostatId)), input);
     }
 

@@ -108,7 +108,7 @@ public sealed class ThermostatState
             return true;
         }
 
-        // Two activations may apply a reading and a setting in different orders and decide differently: the
+        // Two activations may have applied different inputs and decided differently: the
         // stored commands (Kafka has them) must be this state's too. Beyond what this state remembers, nothing
         // can be compared, so it does not replace the stored state.
         var oldest = RecentCommands.Count > 0 ? RecentCommands[0].Seq : long.MaxValue;

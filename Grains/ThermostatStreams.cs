@@ -9,10 +9,13 @@ public static class ThermostatStreams
     /// <summary>The stream provider's name.</summary>
     public const string Provider = "kafka";
 
-    /// <summary>Readings of a thermostat (stream key: its grain key).</summary>
+    /// <summary>
+    /// Inputs of a thermostat from the readings topic: its readings, and its settings too when they share the
+    /// topic (stream key: its grain key).
+    /// </summary>
     public const string Readings = "thermostat-readings";
 
-    /// <summary>Settings of a thermostat (stream key: its grain key).</summary>
+    /// <summary>Inputs of a thermostat from a settings topic of its own (stream key: its grain key).</summary>
     public const string Settings = "thermostat-settings";
 
     /// <summary>Heater commands (stream key: the thermostat id, the Kafka key of the command).</summary>

@@ -51,7 +51,7 @@ public static class ThermostatSiloBuilderExtensions
         silo.AddKafkaStreams(ThermostatStreams.Provider, kafka =>
         {
             kafka.ConfigureKafka(options => options.Configure(o => Apply(settings, o)));
-            kafka.UseDataAdapter((_, _) => new ThermostatDataAdapter());
+            kafka.UseDataAdapter((_, _) => new ThermostatDataAdapter(settings.Topics.Readings, settings.Topics.Settings));
             kafka.ConfigurePullingAgent(options => options.Configure(o => o.MaxEventDeliveryTime = settings.Grains.MaxDeliveryTime));
             configureKafka?.Invoke(kafka);
         });

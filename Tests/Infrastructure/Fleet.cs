@@ -42,6 +42,30 @@ public sealed class Fleet(EmbeddedKafkaFixture kafka, TestTopics topics) : IDisp
         Flush();
     }
 
+    /// <summary>
+    /// Publishes settings and readings in the order given, each to its topic, without waiting for anything in
+    /// between: where both share a topic, the partition's order is the only order.
+    /// </summary>
+    public void PublishInOrder(IEnumerable<ThermostatMessage> inputs)
+    {
+        foreach (var input in inputs)
+        {
+            switch (input)
+            {
+                case ThermostatSetting setting:
+                    Produce(topics.Settings, setting.ThermostatId, ThermostatJson.Encode(setting));
+                    break;
+                case ThermostatReading reading:
+                    Produce(topics.Readings, reading.ThermostatId, ThermostatJson.Encode(reading));
+                    break;
+            }
+
+            Replay.Apply(input);
+        }
+
+        Flush();
+    }
+
     /// <summary>Publishes raw bytes (malformed input) to a topic.</summary>
     public void PublishRaw(string topic, string? key, byte[]? value)
     {

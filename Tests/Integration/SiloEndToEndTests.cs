@@ -171,6 +171,34 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
     }
 
     [Fact]
+    public async Task SharedInputTopic_SettingsAndReadingsApplyInPartitionOrder_WithoutWaitingBetween()
+    {
+        var topics = kafka.CreateTopics(partitions: 2, sharedInputTopic: true);
+        var ids = Enumerable.Range(0, 30).Select(i => $"o-{i}").ToList();
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("order.db"), output);
+
+        // A setting, readings across its band, a new setting below them all, readings again: applied out of order,
+        // the first readings would command nothing, or the last ones against the old setpoint.
+        var inputs = new List<ThermostatMessage>();
+        inputs.AddRange(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)));
+        inputs.AddRange(Fleet.Swinging(ids, 21, swings: 2));
+        inputs.AddRange(ids.Select(id => new ThermostatSetting(id, 15, 0.5, 0.5)));
+        inputs.AddRange(Fleet.Swinging(ids, 21, swings: 2));
+        fleet.PublishInOrder(inputs);
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "shared topic");
+
+        var commands = ReadCommands(topics);
+        var expected = fleet.Replay.CommandsByThermostat();
+        Assert.Equal(fleet.Replay.Commands.Count, commands.Count);
+        foreach (var id in ids)
+        {
+            Assert.Equal(expected[id], commands.Where(c => c.ThermostatId == id).ToList());
+            Assert.Contains(commands, c => c.ThermostatId == id && c.Setpoint == 15 && c.Action == HeaterAction.Off);
+        }
+    }
+
+    [Fact]
     public async Task InputTopicsWithDifferentPartitionCounts_AreEachReadPartitionByPartition()
     {
         var three = kafka.CreateTopics(3);

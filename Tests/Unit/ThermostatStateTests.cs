@@ -17,7 +17,7 @@ public sealed class ThermostatStateTests
         Assert.False(state.Advance("readings", "t", 0, 5, ""));
         Assert.False(state.Advance("readings", "t", 0, 4, ""));
         Assert.True(state.Advance("readings", "t", 0, 6, ""));
-        // Another partition, another stream on the same partition (readings and settings share a topic): their own positions.
+        // Another partition, another stream on the same partition: their own positions.
         Assert.True(state.Advance("readings", "t", 1, 0, ""));
         Assert.True(state.Advance("settings", "t", 0, 5, ""));
     }
