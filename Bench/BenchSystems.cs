@@ -225,7 +225,12 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
                 ["Topics:DeadLetter"] = deadLetter,
                 ["Storage:ConnectionString"] = $"Data Source={database}",
                 ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = FetchWaitMaxMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                // Quiet: the categories the silo's appsettings.json raises to Information are named too.
                 ["Logging:LogLevel:Default"] = "Error",
+                ["Logging:LogLevel:Orleans"] = "Error",
+                ["Logging:LogLevel:Orleans.Runtime.Silo"] = "Error",
+                ["Logging:LogLevel:Orleans.Hosting.SiloHostedService"] = "Error",
+                ["Logging:LogLevel:Orleans.Runtime.MembershipService.MembershipAgent"] = "Error",
             });
             builder.Configuration.AddInMemoryCollection(Hearth.Tests.Infrastructure.TestPorts.Silo());
             builder.Logging.ClearProviders();

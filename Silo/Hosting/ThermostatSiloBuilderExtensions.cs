@@ -71,8 +71,10 @@ public static class ThermostatSiloBuilderExtensions
             silo.Services.AddSingleton<PlacementStrategy, PreferLocalPlacement>();
         }
 
-        if (settings.Grains.Rebalance)
+        if (settings.Grains.Rebalance && storage.IsPostgres)
         {
+            // A cluster only: one silo has nowhere to move grains to (and its rebalancer would fail to find a
+            // destination for itself on the way down).
 #pragma warning disable ORLEANSEXP002 // The activation rebalancer is experimental in Orleans 10.
             silo.AddActivationRebalancer();
 #pragma warning restore ORLEANSEXP002

@@ -7,7 +7,7 @@ namespace Hearth.Streaming.Kafka.Hosting;
 public sealed class KafkaStreamOptions
 {
     public const string DefaultGroupId = "hearth-silos";
-    public const int DefaultMaxBatchSize = 1_000;
+    public const int DefaultMaxBatchSize = 10_000;
     public const int DefaultCacheSize = 20_000;
     public const int DefaultAutoCommitIntervalMs = 1_000;
     public const int DefaultQueuedMinMessages = 20_000;
