@@ -42,7 +42,10 @@ public sealed class StorageOptions
             }
 
             var builder = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
-            if (!ConnectionString.Contains("pool size", StringComparison.OrdinalIgnoreCase))
+            // Npgsql's builder answers for every keyword it knows, set or not; the connection string it writes
+            // names only those set, under their canonical names (MaxPoolSize becomes Maximum Pool Size).
+            var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString };
+            if (!given.ContainsKey("Maximum Pool Size"))
             {
                 builder.MaxPoolSize = DefaultPostgresPoolSize;
             }

@@ -1,0 +1,31 @@
+using Hearth.Silo.Configuration;
+using Npgsql;
+
+namespace Hearth.Tests.Unit;
+
+/// <summary>The connection string a silo uses: PostgreSQL pools capped unless the operator chose a size.</summary>
+public sealed class StorageOptionsTests
+{
+    [Theory]
+    [InlineData("Host=db;Username=hearth", StorageOptions.DefaultPostgresPoolSize)]
+    [InlineData("Host=db;Maximum Pool Size=50", 50)]
+    [InlineData("Host=db;MaxPoolSize=7", 7)]
+    [InlineData("Host=db;Minimum Pool Size=2", StorageOptions.DefaultPostgresPoolSize)]
+    public void PostgresPool_IsCapped_UnlessTheConnectionStringSetsItsMaximum(string connectionString, int expected)
+    {
+        var storage = new StorageOptions { Provider = StorageOptions.Postgres, ConnectionString = connectionString };
+
+        var effective = new NpgsqlConnectionStringBuilder(storage.EffectiveConnectionString);
+
+        Assert.Equal(expected, effective.MaxPoolSize);
+        Assert.Equal("db", effective.Host);
+    }
+
+    [Fact]
+    public void SqliteConnectionString_IsUsedAsGiven()
+    {
+        var storage = new StorageOptions { ConnectionString = "Data Source=state.db;Cache=Shared" };
+
+        Assert.Equal("Data Source=state.db;Cache=Shared", storage.EffectiveConnectionString);
+    }
+}
