@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
@@ -13,7 +12,7 @@ namespace Hearth.Bench;
 /// process with SQLite state, and reports the process's resident memory per active controller: at the peak,
 /// and once everything is delivered. The broker runs in the bench process, so its memory is not counted.
 /// </summary>
-internal static partial class MemoryBench
+internal static class MemoryBench
 {
     public static async Task<int> RunAsync(int grains, int partitions)
     {
@@ -55,8 +54,8 @@ internal static partial class MemoryBench
         await Poll.UntilAsync(async () =>
         {
             var metrics = await http.GetStringAsync("/metrics");
-            activations = Sum(metrics, "hearth_thermostat_activations");
-            delivered = Sum(metrics, "hearth_kafka_messages_delivered_total");
+            activations = PrometheusText.Sum(metrics, "hearth_thermostat_activations");
+            delivered = PrometheusText.Sum(metrics, "hearth_kafka_messages_delivered_total");
             return delivered >= 2.0 * grains && activations >= grains;
         }, TimeSpan.FromMinutes(10), $"{grains:N0} controllers active", () => Task.FromResult($"{activations:N0} active, {delivered:N0} delivered"));
         var (resident, peak) = Memory(silo.Pid);
@@ -78,11 +77,4 @@ internal static partial class MemoryBench
         double Field(string name) => double.Parse(status.Single(l => l.StartsWith(name, StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
         return (Field("VmRSS:"), Field("VmHWM:"));
     }
-
-    private static double Sum(string metrics, string name) =>
-        MetricLine().Matches(metrics).Where(m => m.Groups["name"].Value == name)
-            .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
-
-    [GeneratedRegex("""^(?<name>[a-z_]+)(\{[^}]*\})? (?<value>\S+)$""", RegexOptions.Multiline)]
-    private static partial Regex MetricLine();
 }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
@@ -17,7 +16,7 @@ namespace Hearth.Bench;
 /// of deliveries that cross silos before and after the join, and how soon the new silo pulls partitions and
 /// hosts controllers.
 /// </summary>
-internal static partial class PlacementBench
+internal static class PlacementBench
 {
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(30);
 
@@ -172,17 +171,12 @@ internal static partial class PlacementBench
         {
             using var http = new HttpClient { BaseAddress = new Uri(silo.HttpAddress!) };
             var text = await http.GetStringAsync("/metrics");
-            long Count(string origin) =>
-                DeliveryLine().Matches(text).Where(m => m.Groups["origin"].Value == origin)
-                    .Sum(m => (long)double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
+            long Count(string origin) => (long)PrometheusText.Sum(text, "hearth_thermostat_deliveries_total", "origin", origin);
             result.Add((Count("local"), Count("remote")));
         }
 
         return result;
     }
-
-    [GeneratedRegex("""^hearth_thermostat_deliveries_total\{origin="(?<origin>\w+)"\} (?<value>\S+)$""", RegexOptions.Multiline)]
-    private static partial Regex DeliveryLine();
 
     private static IProducer<string, byte[]> Producer(EmbeddedKafkaCluster kafka) =>
         new ProducerBuilder<string, byte[]>(new ProducerConfig
