@@ -25,10 +25,13 @@ public sealed class ThermostatClusterTests(EmbeddedKafkaFixture kafka, ITestOutp
             var checkpoints = new KafkaCheckpoints(kafka.BootstrapServers, topics.GroupId);
             using var fleet = new Fleet(kafka, topics);
             await using var cluster = await ThermostatCluster.StartAsync(kafka, topics, database, output, silos: 2);
-            await fleet.PublishSettingsAsync(ids.Select((id, i) => new ThermostatSetting(id, 19 + (i % 4), 0.5, 0.5)), checkpoints, Timeout);
             var swing = 0;
+            // Every round carries settings and readings, so every partition queue of both topics has input in it,
+            // whichever of them a joining silo takes.
             async Task RoundAsync(string phase)
             {
+                await fleet.PublishSettingsAsync(ids.Select((id, i) => new ThermostatSetting(id, 19 + ((i + swing) % 4), 0.5, 0.5)),
+                    checkpoints, Timeout, $"settings {phase}");
                 fleet.PublishReadings(Fleet.Swinging(ids, 20.5, swings: 1).Select(r => r with { Timestamp = r.Timestamp.AddMinutes(swing) }));
                 swing++;
                 await checkpoints.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, phase);
@@ -38,7 +41,9 @@ public sealed class ThermostatClusterTests(EmbeddedKafkaFixture kafka, ITestOutp
             var joined = await cluster.StartAdditionalSiloAsync();
             await Poll.UntilAsync(() => Task.FromResult(joined.Kafka().Partitions().Count > 0), Timeout, "the joining silo pulls partitions");
             await RoundAsync("after a join");
-            Assert.True(joined.Kafka().Partitions().Sum(p => p.Received) > 0);
+            Assert.True(joined.Kafka().Partitions().Sum(p => p.Received) > 0,
+                "the joining silo read none of the round's input from its partitions: " +
+                string.Join(", ", joined.Kafka().Partitions().Select(p => $"{p.Topic}[{p.Partition}] {p.Received}")));
 
             await cluster.StopSiloAsync(cluster.Silos[0]);
             await RoundAsync("after a graceful stop");
