@@ -41,9 +41,10 @@ public sealed class ThermostatClusterTests(EmbeddedKafkaFixture kafka, ITestOutp
             var joined = await cluster.StartAdditionalSiloAsync();
             await Poll.UntilAsync(() => Task.FromResult(joined.Kafka().Partitions().Count > 0), Timeout, "the joining silo pulls partitions");
             await RoundAsync("after a join");
-            Assert.True(joined.Kafka().Partitions().Sum(p => p.Received) > 0,
+            var pulled = joined.Kafka().Partitions();
+            Assert.True(pulled.Sum(p => p.Received) > 0,
                 "the joining silo read none of the round's input from its partitions: " +
-                string.Join(", ", joined.Kafka().Partitions().Select(p => $"{p.Topic}[{p.Partition}] {p.Received}")));
+                string.Join(", ", pulled.Select(p => $"{p.Topic}[{p.Partition}] {p.Received}")));
 
             await cluster.StopSiloAsync(cluster.Silos[0]);
             await RoundAsync("after a graceful stop");
