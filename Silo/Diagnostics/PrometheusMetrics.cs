@@ -73,28 +73,24 @@ public sealed class PrometheusMetrics : IDisposable
     {
         if (_series.TryGetValue(instrument, out var series))
         {
-            series.Record(value, Labels(tags));
+            series.Record(value, tags);
         }
     }
 
-    private static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    /// <summary>The Prometheus label text of <paramref name="tags"/>: sorted by name, names sanitized, values escaped.</summary>
+    internal static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         if (tags.Length == 0)
         {
             return "";
         }
 
-        var pairs = new List<KeyValuePair<string, object?>>(tags.Length);
-        foreach (var tag in tags)
-        {
-            pairs.Add(tag);
-        }
-
-        return string.Join(",", pairs.OrderBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => $"{Sanitize(p.Key)}=\"{Escape(Convert.ToString(p.Value, CultureInfo.InvariantCulture) ?? "")}\""));
+        var pairs = tags.ToArray();
+        Array.Sort(pairs, (a, b) => StringComparer.Ordinal.Compare(a.Key, b.Key));
+        return string.Join(",", pairs.Select(p => $"{Sanitize(p.Key)}=\"{Escape(Convert.ToString(p.Value, CultureInfo.InvariantCulture) ?? "")}\""));
     }
 
-    private static string Sanitize(string name)
+    internal static string Sanitize(string name)
     {
         var chars = name.Select(c => char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_').ToArray();
         return new string(chars);
@@ -110,6 +106,7 @@ public sealed class PrometheusMetrics : IDisposable
     private sealed class Series
     {
         private readonly Lock _lock = new();
+        private readonly LabelCache _labels = new();
         private readonly Dictionary<string, double> _values = new(StringComparer.Ordinal);
         private readonly Dictionary<string, (long[] Counts, double Sum, long Count)> _histograms = new(StringComparer.Ordinal);
         private readonly string _kind;
@@ -139,10 +136,11 @@ public sealed class PrometheusMetrics : IDisposable
             }
         }
 
-        public void Record(double value, string labels)
+        public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
             lock (_lock)
             {
+                var labels = _labels.Get(tags);
                 if (_kind == "histogram")
                 {
                     var (counts, sum, count) = _histograms.TryGetValue(labels, out var h) ? h : (new long[Buckets.Length], 0d, 0L);
