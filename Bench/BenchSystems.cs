@@ -211,6 +211,9 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
 
     public long Commands => _metrics?.Totals.Commands ?? 0;
 
+    /// <summary>Controllers active on the silo now.</summary>
+    public long Activations => _metrics?.Activations ?? 0;
+
     public override async Task StartAsync()
     {
         _app = SiloApplication.Build([], builder =>

@@ -62,12 +62,25 @@ for (var i = 0; i < systems.Length; i++)
     await using var system = systems[i](run);
     Console.Write($"{system.Name}: ");
     await system.StartAsync();
+    // The silo's first phase: every thermostat's controller is activated (state read, stream subscribed).
+    (double Seconds, long Processed)? allActive = null;
     while (system.Processed < input.Messages)
     {
+        if (allActive is null && system is SiloSystem { Activations: var active } && active >= thermostats)
+        {
+            allActive = (Stopwatch.GetElapsedTime(system.StartedAt).TotalSeconds, system.Processed);
+        }
+
         await Task.Delay(5);
     }
 
     var processedSeconds = Stopwatch.GetElapsedTime(system.StartedAt).TotalSeconds;
+    if (allActive is { } phase)
+    {
+        Console.Write(string.Create(CultureInfo.InvariantCulture,
+            $"{thermostats:N0} controllers active at {phase.Seconds:F2} s ({phase.Processed:N0} readings handled by then), " +
+            $"{(input.Messages - phase.Processed) / (processedSeconds - phase.Seconds):N0} msgs/s after that; "));
+    }
     await system.CompleteAsync(input.Messages);
     var completeSeconds = Stopwatch.GetElapsedTime(system.StartedAt).TotalSeconds;
     var commands = system switch
