@@ -211,6 +211,9 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
 
     public long Commands => _metrics?.Totals.Commands ?? 0;
 
+    /// <summary>Deliveries of inputs to controllers so far (one delivery carries a thermostat's inputs of one or more reads).</summary>
+    public long Deliveries => _metrics is { Deliveries: var (local, remote) } ? local + remote : 0;
+
     /// <summary>Controllers active on the silo now.</summary>
     public long Activations => _metrics?.Activations ?? 0;
 

@@ -79,7 +79,8 @@ for (var i = 0; i < systems.Length; i++)
     {
         Console.Write(string.Create(CultureInfo.InvariantCulture,
             $"{thermostats:N0} controllers active at {phase.Seconds:F2} s ({phase.Processed:N0} readings handled by then), " +
-            $"{(input.Messages - phase.Processed) / (processedSeconds - phase.Seconds):N0} msgs/s after that; "));
+            $"{(input.Messages - phase.Processed) / (processedSeconds - phase.Seconds):N0} msgs/s after that, " +
+            $"in {((SiloSystem)system).Deliveries:N0} deliveries; "));
     }
     await system.CompleteAsync(input.Messages);
     var completeSeconds = Stopwatch.GetElapsedTime(system.StartedAt).TotalSeconds;

@@ -19,6 +19,10 @@ namespace Hearth.Streaming.Kafka.Caching;
 /// flowing (the checkpoint still waits for the stuck one). Purges happen only in
 /// <see cref="TryPurgeFromCache"/>, so cursors replaced within one turn (dispose, then create) never
 /// release batches in between.</para>
+/// <para>A consumer that fell behind catches up in few deliveries: when its cursor moves to a batch that has
+/// more of its stream's batches behind it, none of them started by another cursor, they are merged into one
+/// delivery of up to <c>maxAddCount</c> events (the batches a read makes stay what is purged and
+/// checkpointed).</para>
 /// <para>All members run on the pulling agent's turn; the cache is not thread-safe.</para>
 /// </remarks>
 internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddCount) : IQueueCache
@@ -125,7 +129,7 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
     private Cursor CreateCursor(StreamId streamId, StreamSequenceToken? token)
     {
         var log = LogOf(streamId);
-        var cursor = new Cursor(this, log, token is null ? log.Head : log.IndexOf(token));
+        var cursor = new Cursor(this, log, token is null ? log.Head : log.IndexOf(token), maxAddCount);
         log.Add(cursor);
         return cursor;
     }
@@ -170,14 +174,18 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
 
         public void Remove(Cursor cursor) => _cursors.Remove(cursor);
 
-        /// <summary>The absolute index of the first batch at or after <paramref name="token"/>.</summary>
+        /// <summary>
+        /// The absolute index of the first batch that ends at or after <paramref name="token"/>: a batch holding
+        /// the token is delivered again whole, never skipped with the events after the token (consumers skip
+        /// what they applied already; batches need not start where another silo's did).
+        /// </summary>
         public long IndexOf(StreamSequenceToken token)
         {
             int low = _start, high = _items.Count;
             while (low < high)
             {
                 var middle = low + ((high - low) / 2);
-                if (_items[middle]!.SequenceToken.CompareTo(token) < 0)
+                if (_items[middle]!.LastToken.CompareTo(token) < 0)
                 {
                     low = middle + 1;
                 }
@@ -188,6 +196,39 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
             }
 
             return Head + (low - _start);
+        }
+
+        /// <summary>
+        /// Merges the batch at <paramref name="index"/> with those after it, up to <paramref name="maxEvents"/>
+        /// events, unless a cursor other than <paramref name="mover"/> is past <paramref name="index"/> already.
+        /// </summary>
+        public void Coalesce(long index, int maxEvents, Cursor mover)
+        {
+            foreach (var cursor in _cursors)
+            {
+                if (!ReferenceEquals(cursor, mover) && cursor.Frontier > index)
+                {
+                    return;
+                }
+            }
+
+            var at = _start + (int)(index - Head);
+            var events = _items[at]!.Count;
+            var end = at + 1;
+            while (end < _items.Count && events + _items[end]!.Count <= maxEvents)
+            {
+                events += _items[end]!.Count;
+                end++;
+            }
+
+            if (end - at < 2)
+            {
+                return;
+            }
+
+            var merged = KafkaBatchContainer.Merge(_items.GetRange(at, end - at)!);
+            _items[at] = merged;
+            _items.RemoveRange(at + 1, end - at - 1);
         }
 
         /// <summary>Moves the batches every cursor has passed (all of them without cursors) into <paramref name="purged"/>.</summary>
@@ -201,7 +242,16 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
 
             while (Head < upTo)
             {
-                purged.Add(_items[_start]!);
+                var batch = _items[_start]!;
+                if (batch.Parts is { } parts)
+                {
+                    purged.AddRange(parts);
+                }
+                else
+                {
+                    purged.Add(batch);
+                }
+
                 _items[_start] = null;
                 _start++;
                 Head++;
@@ -224,7 +274,7 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
     /// A consumer's position in one stream's log. <see cref="Frontier"/> is the first batch this consumer
     /// has not finished: the current batch while it is being delivered, the next one after a move.
     /// </summary>
-    private sealed class Cursor(KafkaQueueCache cache, StreamLog log, long frontier) : IQueueCacheCursor
+    private sealed class Cursor(KafkaQueueCache cache, StreamLog log, long frontier, int maxEvents) : IQueueCacheCursor
     {
         private bool _hasCurrent;
         private bool _disposed;
@@ -254,6 +304,7 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
 
             if (Frontier < log.End)
             {
+                log.Coalesce(Frontier, maxEvents, this);
                 _hasCurrent = true;
                 return QueueCacheCursorMoveResult.Success;
             }
@@ -271,9 +322,18 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
 
         public void RecordDeliveryFailure()
         {
-            if (_hasCurrent && log[Frontier].Pending is { } pending)
+            if (!_hasCurrent)
             {
-                pending.DeliveryFailed = true;
+                return;
+            }
+
+            var batch = log[Frontier];
+            foreach (var part in batch.Parts ?? [batch])
+            {
+                if (part.Pending is { } pending)
+                {
+                    pending.DeliveryFailed = true;
+                }
             }
         }
 

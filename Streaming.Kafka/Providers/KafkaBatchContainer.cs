@@ -62,12 +62,52 @@ public sealed class KafkaBatchContainer : IBatchContainer
     /// <summary>The position of the first event.</summary>
     public StreamSequenceToken SequenceToken => _sequenceToken ??= TokenOf(0);
 
+    /// <summary>The position of the last event.</summary>
+    public StreamSequenceToken LastToken => TokenOf(Events.Length - 1);
+
     /// <summary>How many events the batch holds.</summary>
     public int Count => Events.Length;
 
     /// <summary>The receiver's bookkeeping for this batch on the silo that read it (never serialized).</summary>
     [NonSerialized]
     internal PendingBatch? Pending;
+
+    /// <summary>The batches this one was merged from (see <see cref="Merge"/>), each with its own bookkeeping; null for a batch as read.</summary>
+    [NonSerialized]
+    internal KafkaBatchContainer[]? Parts;
+
+    /// <summary>
+    /// One batch holding the events of <paramref name="batches"/> (consecutive batches of one stream, in offset
+    /// order), so that a consumer that fell behind gets them in one delivery. The parts stay what the receiver
+    /// finishes: the merged batch's <see cref="Parts"/>.
+    /// </summary>
+    internal static KafkaBatchContainer Merge(IReadOnlyList<KafkaBatchContainer> batches)
+    {
+        var first = batches[0];
+        var count = 0;
+        foreach (var batch in batches)
+        {
+            count += batch.Count;
+        }
+
+        var offsets = new long[count];
+        var timestamps = new long[count];
+        var events = new object[count];
+        var at = 0;
+        foreach (var batch in batches)
+        {
+            batch.Offsets.CopyTo(offsets, at);
+            batch.Timestamps.CopyTo(timestamps, at);
+            batch.Events.CopyTo(events, at);
+            at += batch.Count;
+        }
+
+        return new KafkaBatchContainer(first.StreamId, first.Topic, first.Partition, first.Incarnation, offsets, timestamps, events)
+        {
+            ReadBy = first.ReadBy,
+            Parts = [.. batches.SelectMany(b => b.Parts ?? [b])],
+        };
+    }
 
     public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>()
     {

@@ -19,18 +19,19 @@ public sealed class KafkaQueueCacheTests
 
         using var cursor = Cursor(cache, "a", null);
 
-        Assert.Equal([0L, 2L, 4L], Drain(cursor).Select(b => b.Offsets[0]));
+        Assert.Equal([0L, 2L, 4L], Drain(cursor).SelectMany(b => b.Offsets));
     }
 
     [Fact]
     public void ABatch_IsPurgedOnlyWhenTheCursorHasMovedPastIt_NotWhileItIsBeingDelivered()
     {
         var cache = new KafkaQueueCache(Queue, 100, 10);
-        cache.AddToCache([Batch("a"), Batch("a")]);
+        cache.AddToCache([Batch("a")]);
         using var cursor = Cursor(cache, "a", null);
 
         Assert.Equal(QueueCacheCursorMoveResultKind.Success, cursor.MoveNextWithResult().Kind);
-        // The first batch is being delivered: nothing may go.
+        // The first batch is being delivered: nothing may go, not even with a batch read after it.
+        cache.AddToCache([Batch("a")]);
         Assert.False(cache.TryPurgeFromCache(out _));
 
         cursor.MoveNextWithResult();
@@ -94,7 +95,7 @@ public sealed class KafkaQueueCacheTests
         using var second = Cursor(cache, "a", position);
 
         Assert.False(cache.TryPurgeFromCache(out _));
-        Assert.Equal([0L, 1L], Drain(second).Select(b => b.Offsets[0]));
+        Assert.Equal([0L, 1L], Drain(second).SelectMany(b => b.Offsets));
     }
 
     [Fact]
@@ -105,7 +106,58 @@ public sealed class KafkaQueueCacheTests
 
         using var cursor = Cursor(cache, "a", new KafkaSequenceToken("topic", 0, 1));
 
-        Assert.Equal([1L, 2L], Drain(cursor).Select(b => b.Offsets[0]));
+        Assert.Equal([1L, 2L], Drain(cursor).SelectMany(b => b.Offsets));
+    }
+
+    [Fact]
+    public void ACursorAtATokenInsideABatch_StartsAtThatBatch_NotAfterIt()
+    {
+        // Another silo's batches need not start where this one's do: what follows the token must not be skipped.
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("a", 3), Batch("a")]);
+
+        using var cursor = Cursor(cache, "a", new KafkaSequenceToken("topic", 0, 1));
+
+        Assert.Equal([0L, 1L, 2L, 3L], Drain(cursor).SelectMany(b => b.Offsets));
+    }
+
+    [Fact]
+    public void AConsumerBehind_GetsItsStreamsWaitingBatchesInOneDelivery_UpToTheMostOneReadTakes()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 3);
+        cache.AddToCache([Batch("a"), Batch("b"), Batch("a"), Batch("a"), Batch("a", 2)]);
+        using var cursor = Cursor(cache, "a", null);
+
+        var deliveries = Drain(cursor);
+
+        Assert.Equal([[0L, 2L, 3L], [4L, 5L]], deliveries.Select(d => d.Offsets));
+        Assert.Equal(["event 0", "event 2", "event 3"], deliveries[0].GetEvents<string>().Select(e => e.Item1));
+        Assert.Equal([0L, 2L, 3L], deliveries[0].GetEvents<string>().Select(e => ((KafkaSequenceToken)e.Item2).Offset));
+        // What is purged, and so checkpointed, is the batches as read, each with its own bookkeeping.
+        Assert.True(cache.TryPurgeFromCache(out var purged));
+        Assert.Equal([0L, 2L, 3L, 4L], purged.Cast<KafkaBatchContainer>().Where(b => b.StreamId.GetKeyAsString() == "a")
+            .Select(b => b.Offsets[0]).Order());
+        Assert.All(purged.Cast<KafkaBatchContainer>(), b => Assert.NotNull(b.Pending));
+        Assert.Equal(0, cache.CachedEvents);
+    }
+
+    [Fact]
+    public void BatchesAnotherCursorHasStarted_AreNotMerged_AndEachCursorSeesEveryEvent()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("a"), Batch("a")]);
+        using var ahead = Cursor(cache, "a", null);
+        using var behind = Cursor(cache, "a", null);
+        ahead.MoveNextWithResult();
+        ahead.MoveNextWithResult();
+        ahead.MoveNextWithResult();
+        cache.AddToCache([Batch("a"), Batch("a")]);
+
+        // ahead merged the first two (behind had not started them) and is past them: behind gets them as they are.
+        Assert.Equal([0L, 1L, 2L, 3L], Drain(behind).SelectMany(b => b.Offsets));
+        Assert.Equal([2L, 3L], Drain(ahead).SelectMany(b => b.Offsets));
+        Assert.True(cache.TryPurgeFromCache(out var purged));
+        Assert.Equal(4, purged.Count);
     }
 
     [Fact]
@@ -122,6 +174,24 @@ public sealed class KafkaQueueCacheTests
 
         Assert.True(cache.TryPurgeFromCache(out var purged));
         Assert.True(((KafkaBatchContainer)Assert.Single(purged)).Pending!.DeliveryFailed);
+    }
+
+    [Fact]
+    public void AFailedDeliveryOfMergedBatches_MarksEveryOneOfThem()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("a"), Batch("a"), Batch("b")]);
+        using var cursor = Cursor(cache, "a", null);
+
+        cursor.MoveNextWithResult();
+        cursor.RecordDeliveryFailure();
+        cursor.MoveNextWithResult();
+
+        Assert.True(cache.TryPurgeFromCache(out var purged));
+        var failed = purged.Cast<KafkaBatchContainer>().Where(b => b.StreamId.GetKeyAsString() == "a").ToList();
+        Assert.Equal(2, failed.Count);
+        Assert.All(failed, b => Assert.True(b.Pending!.DeliveryFailed));
+        Assert.All(purged.Cast<KafkaBatchContainer>().Where(b => b.StreamId.GetKeyAsString() == "b"), b => Assert.False(b.Pending!.DeliveryFailed));
     }
 
     [Fact]
@@ -151,12 +221,12 @@ public sealed class KafkaQueueCacheTests
         Assert.Equal(2, cache.TakeFinishedAtShutdown().Count);
     }
 
-    private KafkaBatchContainer Batch(string key)
+    private KafkaBatchContainer Batch(string key, int events = 1)
     {
-        var offset = _offset++;
-        return new KafkaBatchContainer(StreamId.Create("ns", key), "topic", 0, "", [offset], [0], [$"event {offset}"])
+        var offsets = Enumerable.Range(0, events).Select(_ => _offset++).ToArray();
+        return new KafkaBatchContainer(StreamId.Create("ns", key), "topic", 0, "", offsets, new long[events], [.. offsets.Select(o => (object)$"event {o}")])
         {
-            Pending = new PendingBatch(new ReadBlock(offset), [new ConsumeResult<byte[]?, byte[]?>()]),
+            Pending = new PendingBatch(new ReadBlock(offsets[0]), [.. offsets.Select(_ => new ConsumeResult<byte[]?, byte[]?>())]),
         };
     }
 
