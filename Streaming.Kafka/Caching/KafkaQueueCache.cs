@@ -200,13 +200,14 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
 
         /// <summary>
         /// Merges the batch at <paramref name="index"/> with those after it, up to <paramref name="maxEvents"/>
-        /// events, unless a cursor other than <paramref name="mover"/> is past <paramref name="index"/> already.
+        /// events, unless a cursor other than <paramref name="mover"/> has started on them already (is delivering
+        /// the batch at <paramref name="index"/>, or is past it).
         /// </summary>
         public void Coalesce(long index, int maxEvents, Cursor mover)
         {
             foreach (var cursor in _cursors)
             {
-                if (!ReferenceEquals(cursor, mover) && cursor.Frontier > index)
+                if (!ReferenceEquals(cursor, mover) && (cursor.Frontier > index || (cursor.Frontier == index && cursor.HasCurrent)))
                 {
                     return;
                 }
@@ -280,6 +281,9 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
         private bool _disposed;
 
         public long Frontier { get; private set; } = frontier;
+
+        /// <summary>Whether the batch at <see cref="Frontier"/> is being delivered by this cursor.</summary>
+        public bool HasCurrent => _hasCurrent;
 
         public IBatchContainer? GetCurrent(out Exception? exception)
         {

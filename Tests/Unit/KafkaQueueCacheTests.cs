@@ -177,6 +177,25 @@ public sealed class KafkaQueueCacheTests
     }
 
     [Fact]
+    public void ABatchAnotherCursorIsDelivering_IsNotMergedUnderIt()
+    {
+        var cache = new KafkaQueueCache(Queue, 100, 10);
+        cache.AddToCache([Batch("a")]);
+        using var delivering = Cursor(cache, "a", null);
+        using var arriving = Cursor(cache, "a", null);
+        delivering.MoveNextWithResult();
+        cache.AddToCache([Batch("a")]);
+
+        arriving.MoveNextWithResult();
+
+        // What the first cursor delivers, fails or finishes is still the one batch it started on.
+        Assert.Equal([0L], ((KafkaBatchContainer)delivering.GetCurrent(out _)!).Offsets);
+        Assert.Equal([0L], ((KafkaBatchContainer)arriving.GetCurrent(out _)!).Offsets);
+        Assert.Equal([1L], Drain(delivering).SelectMany(b => b.Offsets));
+        Assert.Equal([1L], Drain(arriving).SelectMany(b => b.Offsets));
+    }
+
+    [Fact]
     public void AFailedDeliveryOfMergedBatches_MarksEveryOneOfThem()
     {
         var cache = new KafkaQueueCache(Queue, 100, 10);
