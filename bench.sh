@@ -25,7 +25,5 @@ if [ "${1:-}" = "cluster" ] || [ "${1:-}" = "placement" ]; then
     pg_for_tests
 fi
 
-# Tier-1 JIT as soon as a method is hot instead of after start-up quiets down: a silo that starts into a
-# backlog never quiets down, and ran tier-0 code for its first seconds (README, Benchmark).
-export DOTNET_TC_CallCountingDelayMs=0
+use_silo_runtime
 dotnet artifacts/bin/Bench/release/Hearth.Bench.dll "$@"

@@ -40,9 +40,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-# Tier-1 JIT as soon as a method is hot instead of after start-up quiets down: a silo that starts into a
-# backlog never quiets down, and ran tier-0 code for its first seconds (README, Benchmark).
-export DOTNET_TC_CallCountingDelayMs=0
+use_silo_runtime
 dotnet "$SILO" \
     --Urls="http://127.0.0.1:$HTTP_PORT" \
     --Kafka:EmbeddedBootstrapFile="$STATE/kafka-bootstrap" \

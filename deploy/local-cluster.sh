@@ -15,8 +15,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 source scripts/prerequisites.sh
 source scripts/postgres.sh
-# Tier-1 JIT as soon as a method is hot instead of after start-up quiets down (README, Benchmark).
-export DOTNET_TC_CallCountingDelayMs=0
+use_silo_runtime
 
 STATE="$ROOT/.run/cluster"
 SILOS="${HEARTH_SILOS:-3}"
