@@ -75,12 +75,12 @@ for (var i = 0; i < systems.Length; i++)
     }
 
     var processedSeconds = Stopwatch.GetElapsedTime(system.StartedAt).TotalSeconds;
-    if (allActive is { } phase)
+    if (allActive is { } phase && system is SiloSystem silo)
     {
         Console.Write(string.Create(CultureInfo.InvariantCulture,
             $"{thermostats:N0} controllers active at {phase.Seconds:F2} s ({phase.Processed:N0} readings handled by then), " +
             $"{(input.Messages - phase.Processed) / (processedSeconds - phase.Seconds):N0} msgs/s after that, " +
-            $"in {((SiloSystem)system).Deliveries:N0} deliveries; "));
+            $"in {silo.Deliveries:N0} deliveries; "));
     }
     await system.CompleteAsync(input.Messages);
     var completeSeconds = Stopwatch.GetElapsedTime(system.StartedAt).TotalSeconds;

@@ -90,7 +90,7 @@ public sealed class PrometheusMetrics : IDisposable
         return string.Join(",", pairs.Select(p => $"{Sanitize(p.Key)}=\"{Escape(Convert.ToString(p.Value, CultureInfo.InvariantCulture) ?? "")}\""));
     }
 
-    internal static string Sanitize(string name)
+    private static string Sanitize(string name)
     {
         var chars = name.Select(c => char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_').ToArray();
         return new string(chars);

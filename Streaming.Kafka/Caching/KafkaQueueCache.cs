@@ -243,16 +243,7 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
 
             while (Head < upTo)
             {
-                var batch = _items[_start]!;
-                if (batch.Parts is { } parts)
-                {
-                    purged.AddRange(parts);
-                }
-                else
-                {
-                    purged.Add(batch);
-                }
-
+                purged.AddRange(_items[_start]!.AsRead);
                 _items[_start] = null;
                 _start++;
                 Head++;
@@ -277,18 +268,17 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
     /// </summary>
     private sealed class Cursor(KafkaQueueCache cache, StreamLog log, long frontier, int maxEvents) : IQueueCacheCursor
     {
-        private bool _hasCurrent;
         private bool _disposed;
 
         public long Frontier { get; private set; } = frontier;
 
         /// <summary>Whether the batch at <see cref="Frontier"/> is being delivered by this cursor.</summary>
-        public bool HasCurrent => _hasCurrent;
+        public bool HasCurrent { get; private set; }
 
         public IBatchContainer? GetCurrent(out Exception? exception)
         {
             exception = null;
-            return _hasCurrent ? log[Frontier] : null;
+            return HasCurrent ? log[Frontier] : null;
         }
 
         public QueueCacheCursorMoveResult MoveNextWithResult()
@@ -298,10 +288,10 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
                 return QueueCacheCursorMoveResult.NoData;
             }
 
-            if (_hasCurrent)
+            if (HasCurrent)
             {
                 // The current batch is finished for this consumer: delivered, or failed and handled.
-                _hasCurrent = false;
+                HasCurrent = false;
                 Frontier++;
                 cache.Changed(log);
             }
@@ -309,7 +299,7 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
             if (Frontier < log.End)
             {
                 log.Coalesce(Frontier, maxEvents, this);
-                _hasCurrent = true;
+                HasCurrent = true;
                 return QueueCacheCursorMoveResult.Success;
             }
 
@@ -326,13 +316,12 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
 
         public void RecordDeliveryFailure()
         {
-            if (!_hasCurrent)
+            if (!HasCurrent)
             {
                 return;
             }
 
-            var batch = log[Frontier];
-            foreach (var part in batch.Parts ?? [batch])
+            foreach (var part in log[Frontier].AsRead)
             {
                 if (part.Pending is { } pending)
                 {

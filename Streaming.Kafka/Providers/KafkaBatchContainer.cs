@@ -74,12 +74,15 @@ public sealed class KafkaBatchContainer : IBatchContainer
 
     /// <summary>The batches this one was merged from (see <see cref="Merge"/>), each with its own bookkeeping; null for a batch as read.</summary>
     [NonSerialized]
-    internal KafkaBatchContainer[]? Parts;
+    private KafkaBatchContainer[]? _parts;
+
+    /// <summary>The batches as read that this one holds, each with its own bookkeeping: itself, or those it was merged from.</summary>
+    internal IReadOnlyList<KafkaBatchContainer> AsRead => _parts ?? [this];
 
     /// <summary>
     /// One batch holding the events of <paramref name="batches"/> (consecutive batches of one stream, in offset
     /// order), so that a consumer that fell behind gets them in one delivery. The parts stay what the receiver
-    /// finishes: the merged batch's <see cref="Parts"/>.
+    /// finishes: the merged batch's <see cref="AsRead"/>.
     /// </summary>
     internal static KafkaBatchContainer Merge(IReadOnlyList<KafkaBatchContainer> batches)
     {
@@ -105,7 +108,7 @@ public sealed class KafkaBatchContainer : IBatchContainer
         return new KafkaBatchContainer(first.StreamId, first.Topic, first.Partition, first.Incarnation, offsets, timestamps, events)
         {
             ReadBy = first.ReadBy,
-            Parts = [.. batches.SelectMany(b => b.Parts ?? [b])],
+            _parts = [.. batches.SelectMany(b => b.AsRead)],
         };
     }
 
