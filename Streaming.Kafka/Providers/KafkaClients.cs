@@ -37,6 +37,27 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             .Build();
     }
 
+    /// <summary>
+    /// A consumer that reads messages back by offset (see <see cref="KafkaMessageReader"/>): manually assigned,
+    /// committing nothing, prefetching little.
+    /// </summary>
+    public IConsumer<byte[]?, byte[]?> CreateReader(string queueName)
+    {
+        var config = new ConsumerConfig(Common($"{queueName}-reader", options.ConsumerProperties, ConsumerDefaults))
+        {
+            GroupId = options.GroupId,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            EnablePartitionEof = true,
+            QueuedMinMessages = 100,
+            ConsumeResultFields = "timestamp,headers",
+        };
+        return new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetLogHandler((_, m) => LogLibrdkafka(m))
+            .SetErrorHandler((_, e) => LogError(e))
+            .Build();
+    }
+
     /// <summary>The provider's producer: idempotent, murmur2 partitioning like Java clients, lz4.</summary>
     public IProducer<byte[]?, byte[]?> CreateProducer()
     {

@@ -22,6 +22,11 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     private const string DeliveryFailedReason =
         "delivery to a consumer of its stream kept failing until the stream provider's maximum delivery time; see the silo's log for the consumer's error";
 
+    private const string NotReadBack = " (the message could not be read back from Kafka for this record: deleted, or Kafka did not answer; key and value are empty)";
+
+    /// <summary>How long reading a failed batch's messages back may take before they are dead-lettered without them.</summary>
+    private static readonly TimeSpan ReadBackTimeout = TimeSpan.FromSeconds(30);
+
     private readonly QueueId _queueId;
     private readonly TopicPartition _partition;
     private readonly KafkaClients _clients;
@@ -32,6 +37,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly PartitionProgress _progress = new();
+    private readonly KafkaMessageReader _reader;
     private readonly string _incarnation;
     private readonly Action<KafkaQueueReceiver> _released;
     private readonly string? _readBy;
@@ -61,6 +67,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         _time = time;
         _logger = logger;
         _incarnation = clients.Options.LogIncarnation;
+        _reader = new KafkaMessageReader(clients, partition, queueId.ToString());
     }
 
     public QueueId QueueId => _queueId;
@@ -188,7 +195,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             batches.Add(new KafkaBatchContainer(streamId, _partition.Topic, _partition.Partition.Value, _incarnation,
                 group.Offsets.ToArray(), group.Timestamps.ToArray(), group.Events.ToArray())
             {
-                Pending = new PendingBatch(block, group.Messages.ToArray()),
+                Pending = new PendingBatch(block),
                 ReadBy = _readBy,
             });
         }
@@ -199,7 +206,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     }
 
     [Obsolete("Orleans calls the overload with a CancellationToken, which forwards here.")]
-    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages)
+    public async Task MessagesDeliveredAsync(IList<IBatchContainer> messages)
     {
         ArgumentNullException.ThrowIfNull(messages);
         long finished = 0;
@@ -213,10 +220,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
             if (pending.DeliveryFailed)
             {
-                foreach (var failed in pending.Messages)
-                {
-                    DeadLetter(failed, DeliveryFailedReason, pending.Block, "delivery");
-                }
+                await DeadLetterFailedAsync(batch, pending.Block).ConfigureAwait(true);
             }
             else
             {
@@ -236,8 +240,6 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         {
             Checkpoint(consumer);
         }
-
-        return Task.CompletedTask;
     }
 
     public async Task Shutdown(TimeSpan timeout)
@@ -327,6 +329,29 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         }
     }
 
+    /// <summary>Dead-letters the messages of a batch whose delivery failed for good, read back from Kafka as they were.</summary>
+    private async Task DeadLetterFailedAsync(KafkaBatchContainer batch, ReadBlock block)
+    {
+        var originals = await _reader.ReadAsync(batch.Offsets, ReadBackTimeout).ConfigureAwait(true);
+        foreach (var offset in batch.Offsets)
+        {
+            if (originals.TryGetValue(offset, out var original))
+            {
+                DeadLetter(original, DeliveryFailedReason, block, "delivery");
+            }
+            else
+            {
+                LogNotReadBack(_logger, _partition.Topic, _partition.Partition.Value, offset);
+                var placeholder = new ConsumeResult<byte[]?, byte[]?>
+                {
+                    TopicPartitionOffset = new TopicPartitionOffset(_partition, offset),
+                    Message = new Message<byte[]?, byte[]?>(),
+                };
+                DeadLetter(placeholder, DeliveryFailedReason + NotReadBack, block, "delivery");
+            }
+        }
+    }
+
     private void DeadLetter(ConsumeResult<byte[]?, byte[]?> message, string reason, ReadBlock block, string kind)
     {
         block.AddPart();
@@ -364,14 +389,11 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
         public List<object> Events { get; } = new(4);
 
-        public List<ConsumeResult<byte[]?, byte[]?>> Messages { get; } = new(4);
-
         public void Add(object item, ConsumeResult<byte[]?, byte[]?> message)
         {
             Offsets.Add(message.Offset.Value);
             Timestamps.Add(message.Message.Timestamp.UnixTimestampMs);
             Events.Add(item);
-            Messages.Add(message);
         }
     }
 
@@ -389,6 +411,9 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store checkpoint {Offset} of {Topic}[{Partition}] ({Reason}); the next one covers it")]
     private static partial void LogStoreFailed(ILogger logger, string topic, int partition, long offset, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}[{Partition}]@{Offset} failed delivery and could not be read back from Kafka; its dead-letter record has the origin headers but no key or value")]
+    private static partial void LogNotReadBack(ILogger logger, string topic, int partition, long offset);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The final commit of {Topic}[{Partition}] failed ({Reason}); its next owner redelivers from the last committed offset")]
     private static partial void LogFinalCommitFailed(ILogger logger, string topic, int partition, string reason);

@@ -1,5 +1,3 @@
-using Confluent.Kafka;
-
 namespace Hearth.Streaming.Kafka.Providers;
 
 /// <summary>
@@ -76,14 +74,11 @@ internal sealed class ReadBlock(long firstOffset)
 }
 
 /// <summary>What the receiver keeps about a batch it handed to the cache, until the batch is finished.</summary>
-internal sealed class PendingBatch(ReadBlock block, ConsumeResult<byte[]?, byte[]?>[] messages)
+internal sealed class PendingBatch(ReadBlock block)
 {
     private int _finished;
 
     public ReadBlock Block { get; } = block;
-
-    /// <summary>The consumed messages, kept for dead-lettering.</summary>
-    public ConsumeResult<byte[]?, byte[]?>[] Messages { get; } = messages;
 
     /// <summary>Set when a consumer's delivery of the batch failed for good: it is dead-lettered, not acknowledged.</summary>
     public bool DeliveryFailed { get; set; }

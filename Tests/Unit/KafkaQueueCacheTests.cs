@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using Hearth.Streaming.Kafka.Caching;
 using Hearth.Streaming.Kafka.Providers;
 using Orleans.Streams;
@@ -245,7 +244,7 @@ public sealed class KafkaQueueCacheTests
         var offsets = Enumerable.Range(0, events).Select(_ => _offset++).ToArray();
         return new KafkaBatchContainer(StreamId.Create("ns", key), "topic", 0, "", offsets, new long[events], [.. offsets.Select(o => (object)$"event {o}")])
         {
-            Pending = new PendingBatch(new ReadBlock(offsets[0]), [.. offsets.Select(_ => new ConsumeResult<byte[]?, byte[]?>())]),
+            Pending = new PendingBatch(new ReadBlock(offsets[0])),
         };
     }
 
