@@ -40,6 +40,10 @@ public sealed class KafkaOptions
     /// <remarks>Allowed range 1..10000000.</remarks>
     public int CacheSize { get; set; } = Streaming.Kafka.Hosting.KafkaStreamOptions.DefaultCacheSize;
 
+    /// <summary>Messages all the partitions a silo pulls may have read and not finished together; past it the fullest pause.</summary>
+    /// <remarks>Allowed range 1..100000000.</remarks>
+    public int SiloCacheSize { get; set; } = Streaming.Kafka.Hosting.KafkaStreamOptions.DefaultSiloCacheSize;
+
     /// <summary>Producer <c>linger.ms</c> for commands and dead letters.</summary>
     /// <remarks>Allowed range 0..900000.</remarks>
     public int LingerMs { get; set; } = Streaming.Kafka.Hosting.KafkaStreamOptions.DefaultLingerMs;

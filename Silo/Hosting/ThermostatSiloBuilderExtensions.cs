@@ -97,6 +97,7 @@ public static class ThermostatSiloBuilderExtensions
         options.QueuedMaxMessagesKbytes = kafka.QueuedMaxMessagesKbytes;
         options.MaxBatchSize = kafka.MaxBatchSize;
         options.CacheSize = kafka.CacheSize;
+        options.SiloCacheSize = kafka.SiloCacheSize;
         options.LingerMs = kafka.LingerMs;
         options.LogIncarnation = kafka.LogIncarnation;
         options.ClientId = settings.Silo.Name;

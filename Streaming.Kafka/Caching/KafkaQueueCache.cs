@@ -23,15 +23,30 @@ namespace Hearth.Streaming.Kafka.Caching;
 /// more of its stream's batches behind it, none of them started by another cursor, they are merged into one
 /// delivery of up to <c>maxAddCount</c> events (the batches a read makes stay what is purged and
 /// checkpointed).</para>
-/// <para>All members run on the pulling agent's turn; the cache is not thread-safe.</para>
+/// <para>Reading pauses (cache pressure) when the cache holds <c>capacity</c> events, or when it holds its share
+/// of a full silo-wide <see cref="KafkaCacheBudget"/>.</para>
+/// <para>All members run on the pulling agent's turn; the cache is not thread-safe (the budget is).</para>
 /// </remarks>
-internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddCount) : IQueueCache
+internal sealed class KafkaQueueCache : IQueueCache
 {
+    private readonly int _capacity;
+    private readonly int _maxAddCount;
+    private readonly KafkaCacheBudget? _budget;
     private readonly Dictionary<StreamId, StreamLog> _streams = [];
     private readonly HashSet<StreamLog> _changed = new(ReferenceEqualityComparer.Instance);
     private readonly List<IBatchContainer> _finishedAtShutdown = [];
+    private bool _left;
 
-    public QueueId QueueId { get; } = queueId;
+    public KafkaQueueCache(QueueId queueId, int capacity, int maxAddCount, KafkaCacheBudget? budget = null)
+    {
+        QueueId = queueId;
+        _capacity = capacity;
+        _maxAddCount = maxAddCount;
+        _budget = budget;
+        _budget?.Join();
+    }
+
+    public QueueId QueueId { get; }
 
     /// <summary>Events in the cache (read and not yet purged).</summary>
     public int CachedEvents { get; private set; }
@@ -39,9 +54,19 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
     /// <summary>Streams with batches or cursors in the cache.</summary>
     public int StreamCount => _streams.Count;
 
-    public int GetMaxAddCount() => maxAddCount;
+    public int GetMaxAddCount() => _maxAddCount;
 
-    public bool IsUnderPressure() => CachedEvents >= capacity;
+    public bool IsUnderPressure() => CachedEvents >= _capacity || _budget?.IsExceededBy(CachedEvents) == true;
+
+    /// <summary>The queue has stopped: the cache no longer counts against the silo's budget.</summary>
+    public void LeaveBudget()
+    {
+        if (_budget is not null && !_left)
+        {
+            _left = true;
+            _budget.Leave(CachedEvents);
+        }
+    }
 
     public void AddToCache(IList<IBatchContainer> messages)
     {
@@ -51,7 +76,7 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
             var batch = (KafkaBatchContainer)message;
             var log = LogOf(batch.StreamId);
             log.Append(batch);
-            CachedEvents += batch.Count;
+            Count(batch.Count);
             if (log.CursorCount == 0)
             {
                 // Purged at the next purge unless a cursor arrives first (the pulling agent pins new streams
@@ -82,7 +107,7 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
         _changed.Clear();
         foreach (KafkaBatchContainer batch in purged)
         {
-            CachedEvents -= batch.Count;
+            Count(-batch.Count);
         }
 
         purgedItems = purged;
@@ -129,7 +154,7 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
     private Cursor CreateCursor(StreamId streamId, StreamSequenceToken? token)
     {
         var log = LogOf(streamId);
-        var cursor = new Cursor(this, log, token is null ? log.Head : log.IndexOf(token), maxAddCount);
+        var cursor = new Cursor(this, log, token is null ? log.Head : log.IndexOf(token), _maxAddCount);
         log.Add(cursor);
         return cursor;
     }
@@ -146,6 +171,15 @@ internal sealed class KafkaQueueCache(QueueId queueId, int capacity, int maxAddC
     }
 
     private void Changed(StreamLog log) => _changed.Add(log);
+
+    private void Count(int events)
+    {
+        CachedEvents += events;
+        if (!_left)
+        {
+            _budget?.Add(events);
+        }
+    }
 
     /// <summary>One stream's batches in the cache, in offset order, addressed by absolute index.</summary>
     private sealed class StreamLog(StreamId streamId)

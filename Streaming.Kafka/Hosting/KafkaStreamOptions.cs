@@ -7,8 +7,9 @@ namespace Hearth.Streaming.Kafka.Hosting;
 public sealed class KafkaStreamOptions
 {
     public const string DefaultGroupId = "hearth-silos";
-    public const int DefaultMaxBatchSize = 10_000;
-    public const int DefaultCacheSize = 20_000;
+    public const int DefaultMaxBatchSize = 50_000;
+    public const int DefaultCacheSize = 100_000;
+    public const int DefaultSiloCacheSize = 400_000;
     public const int DefaultAutoCommitIntervalMs = 1_000;
     public const int DefaultQueuedMinMessages = 20_000;
     public const int DefaultQueuedMaxMessagesKbytes = 16_384;
@@ -50,6 +51,14 @@ public sealed class KafkaStreamOptions
     /// </summary>
     /// <remarks>Allowed range 1..10000000.</remarks>
     public int CacheSize { get; set; } = DefaultCacheSize;
+
+    /// <summary>
+    /// Messages the caches of all the queues a silo pulls may hold together: once they do, a queue holding at
+    /// least its share (this over the queues) stops reading until it has delivered some. Bounds a silo's
+    /// memory however many partitions it pulls; the caches may pass it by one read each.
+    /// </summary>
+    /// <remarks>Allowed range 1..100000000.</remarks>
+    public int SiloCacheSize { get; set; } = DefaultSiloCacheSize;
 
     /// <summary>
     /// How often checkpoints are committed to Kafka (librdkafka <c>auto.commit.interval.ms</c>). A crash

@@ -59,6 +59,7 @@ public sealed class KafkaStreamOptionsValidator(KafkaStreamOptions options, stri
 
         Range(failures, nameof(options.MaxBatchSize), options.MaxBatchSize, 1, 100_000);
         Range(failures, nameof(options.CacheSize), options.CacheSize, 1, 10_000_000);
+        Range(failures, nameof(options.SiloCacheSize), options.SiloCacheSize, 1, 100_000_000);
         Range(failures, nameof(options.AutoCommitIntervalMs), options.AutoCommitIntervalMs, 10, 3_600_000);
         Range(failures, nameof(options.QueuedMinMessages), options.QueuedMinMessages, 1, 10_000_000);
         Range(failures, nameof(options.QueuedMaxMessagesKbytes), options.QueuedMaxMessagesKbytes, 1, 2_097_151);

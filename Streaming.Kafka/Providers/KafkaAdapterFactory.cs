@@ -29,6 +29,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
     private readonly KafkaStreamMetrics _metrics;
     private readonly KafkaPublisher _publisher;
     private readonly ConcurrentDictionary<QueueId, KafkaQueueCache> _caches = new();
+    private readonly KafkaCacheBudget _cacheBudget;
     private readonly ConcurrentDictionary<QueueId, KafkaQueueReceiver> _receivers = new();
     private readonly string? _siloAddress;
     private KafkaQueueMapper? _mapper;
@@ -47,6 +48,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         _logger = loggers.CreateLogger<KafkaAdapterFactory>();
         _time = time;
         _clients = new KafkaClients(name, options, loggers);
+        _cacheBudget = new KafkaCacheBudget(options.SiloCacheSize);
         _metrics = new KafkaStreamMetrics(meters, Partitions);
         _publisher = new KafkaPublisher(_clients.CreateProducer(), _metrics, loggers.CreateLogger<KafkaPublisher>());
     }
@@ -105,7 +107,13 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
 
     public IQueueCache CreateQueueCache(QueueId queueId)
     {
-        var cache = new KafkaQueueCache(queueId, _options.CacheSize, _options.MaxBatchSize);
+        var cache = new KafkaQueueCache(queueId, _options.CacheSize, _options.MaxBatchSize, _cacheBudget);
+        if (_caches.TryGetValue(queueId, out var replaced))
+        {
+            // A queue has one pulling agent on a silo at a time: a cache left by one that never released it stops counting.
+            replaced.LeaveBudget();
+        }
+
         _caches[queueId] = cache;
         return cache;
     }
@@ -128,6 +136,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         if (receiver.Cache is { } cache)
         {
             _caches.TryRemove(new KeyValuePair<QueueId, KafkaQueueCache>(receiver.QueueId, cache));
+            cache.LeaveBudget();
         }
     }
 

@@ -226,6 +226,45 @@ public sealed class KafkaQueueCacheTests
     }
 
     [Fact]
+    public void WhenTheSilosCachesTogetherHoldTheBudget_TheFullerCachesPause_AndOneHoldingLessThanItsShareReadsOn()
+    {
+        var budget = new KafkaCacheBudget(6);
+        var full = new KafkaQueueCache(Queue, 100, 10, budget);
+        var light = new KafkaQueueCache(QueueId.GetQueueId("topic", 1, 0), 100, 10, budget);
+        full.AddToCache([Batch("a", 4)]);
+        light.AddToCache([Batch("b", 1)]);
+        Assert.False(full.IsUnderPressure());
+
+        full.AddToCache([Batch("a")]);
+
+        // 6 of 6 held; a share is 3: the cache holding 5 pauses, the one holding 1 does not.
+        Assert.True(full.IsUnderPressure());
+        Assert.False(light.IsUnderPressure());
+        Assert.Equal(6, budget.Events);
+    }
+
+    [Fact]
+    public void PurgedEvents_AndAStoppedQueuesEvents_NoLongerCountAgainstTheBudget()
+    {
+        var budget = new KafkaCacheBudget(4);
+        var stopping = new KafkaQueueCache(Queue, 100, 10, budget);
+        var running = new KafkaQueueCache(QueueId.GetQueueId("topic", 1, 0), 100, 10, budget);
+        stopping.AddToCache([Batch("a", 2)]);
+        running.AddToCache([Batch("nobody", 1), Batch("b", 2)]);
+        using var cursor = Cursor(running, "b", null);
+        Assert.True(running.IsUnderPressure());
+
+        Assert.True(running.TryPurgeFromCache(out _));
+        Assert.Equal(4, budget.Events);
+        stopping.LeaveBudget();
+        stopping.LeaveBudget();
+
+        Assert.Equal(2, budget.Events);
+        Assert.Equal(1, budget.Caches);
+        Assert.False(running.IsUnderPressure());
+    }
+
+    [Fact]
     public void AtShutdown_WhatIsFinishedIsHandedToTheFinalCheckpoint()
     {
         var cache = new KafkaQueueCache(Queue, 100, 10);

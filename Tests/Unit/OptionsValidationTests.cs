@@ -24,6 +24,7 @@ public sealed class OptionsValidationTests
         { "Kafka:QueuedMinMessages", "0", "Kafka:QueuedMinMessages" },
         { "Kafka:CommitIntervalMs", "1", "Kafka:CommitIntervalMs" },
         { "Kafka:CacheSize", "0", "Kafka:CacheSize" },
+        { "Kafka:SiloCacheSize", "0", "Kafka:SiloCacheSize" },
         { "Topics:Readings", "", "Topics:Readings" },
         { "Topics:Settings", "bad topic", "Topics:Settings" },
         { "Topics:Commands", "thermostat-readings", "Topics:Commands" },
