@@ -59,12 +59,16 @@ public static class Librdkafka
         {
             if (_handle == IntPtr.Zero)
             {
-                var path = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", SelfContained);
-                if (!File.Exists(path))
-                {
-                    throw new DllNotFoundException(
-                        $"The librdkafka of the librdkafka.redist package is missing: {path} (is the package referenced by the application?).");
-                }
+                // A portable build keeps the package's native files under runtimes/<rid>/native; a build for one
+                // runtime (dotnet publish -r linux-x64) puts them next to the application.
+                string[] candidates =
+                [
+                    Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", SelfContained),
+                    Path.Combine(AppContext.BaseDirectory, SelfContained),
+                ];
+                var path = candidates.FirstOrDefault(File.Exists)
+                    ?? throw new DllNotFoundException(
+                        $"The librdkafka of the librdkafka.redist package is missing: neither {candidates[0]} nor {candidates[1]} exists (is the package referenced by the application?).");
 
                 _handle = NativeLibrary.Load(path);
                 LoadedPath = path;
