@@ -10,6 +10,9 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
 {
     private readonly ILogger _logger = loggers.CreateLogger("Hearth.Streaming.Kafka.Librdkafka");
 
+    /// <summary>The fields of a consumed message the provider reads besides key and value (librdkafka <c>consume.result.fields</c>).</summary>
+    private const string ConsumeResultFields = "timestamp,headers";
+
     public KafkaStreamOptions Options => options;
 
     /// <summary>
@@ -28,13 +31,9 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             EnablePartitionEof = false,
             QueuedMinMessages = options.QueuedMinMessages,
             QueuedMaxMessagesKbytes = options.QueuedMaxMessagesKbytes,
-            // Only the fields the receiver reads.
-            ConsumeResultFields = "timestamp,headers",
+            ConsumeResultFields = ConsumeResultFields,
         };
-        return new ConsumerBuilder<byte[]?, byte[]?>(config)
-            .SetLogHandler((_, m) => LogLibrdkafka(m))
-            .SetErrorHandler((_, e) => LogError(e))
-            .Build();
+        return BuildConsumer(config);
     }
 
     /// <summary>
@@ -50,13 +49,17 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             EnableAutoOffsetStore = false,
             EnablePartitionEof = true,
             QueuedMinMessages = 100,
-            ConsumeResultFields = "timestamp,headers",
+            ConsumeResultFields = ConsumeResultFields,
         };
-        return new ConsumerBuilder<byte[]?, byte[]?>(config)
+        return BuildConsumer(config);
+    }
+
+    /// <summary>A consumer of <paramref name="config"/>, its librdkafka logs and errors routed to ILogger.</summary>
+    private IConsumer<byte[]?, byte[]?> BuildConsumer(ConsumerConfig config) =>
+        new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetLogHandler((_, m) => LogLibrdkafka(m))
             .SetErrorHandler((_, e) => LogError(e))
             .Build();
-    }
 
     /// <summary>The provider's producer: idempotent, murmur2 partitioning like Java clients, lz4.</summary>
     public IProducer<byte[]?, byte[]?> CreateProducer()
