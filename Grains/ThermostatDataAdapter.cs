@@ -37,11 +37,12 @@ public sealed class ThermostatDataAdapter(string readingsTopic, string settingsT
             return KafkaDecodeResult.Reject($"the key cannot be a thermostat id: {problem}");
         }
 
-        var stream = string.Equals(message.Topic, _separateSettingsTopic, StringComparison.Ordinal)
-            ? ThermostatStreams.Settings
-            : ThermostatStreams.Readings;
-        return KafkaDecodeResult.Event(StreamId.Create(stream, ThermostatKeys.GrainKey(input.ThermostatId)), input);
+        return KafkaDecodeResult.Event(StreamId.Create(StreamOf(message.Topic), ThermostatKeys.GrainKey(input.ThermostatId)), input);
     }
+
+    /// <summary>The stream namespace the inputs of <paramref name="topic"/> (an input topic) go to.</summary>
+    public string StreamOf(string topic) =>
+        string.Equals(topic, _separateSettingsTopic, StringComparison.Ordinal) ? ThermostatStreams.Settings : ThermostatStreams.Readings;
 
     public byte[] Encode<T>(StreamId streamId, T item) => item switch
     {

@@ -71,7 +71,7 @@ public sealed class ThermostatState
             Incarnation = incarnation;
         }
 
-        var key = $"{stream}|{topic}/{partition}";
+        var key = PositionKey(stream, topic, partition);
         if (Positions.TryGetValue(key, out var applied) && offset <= applied)
         {
             return false;
@@ -80,6 +80,16 @@ public sealed class ThermostatState
         Positions[key] = offset;
         return true;
     }
+
+    /// <summary>
+    /// Records that every input up to and including <paramref name="offset"/> of
+    /// <paramref name="topic"/>[<paramref name="partition"/>] on <paramref name="stream"/> was applied
+    /// (state carried over from elsewhere, consistent with that point of the partition).
+    /// </summary>
+    public void AppliedThrough(string stream, string topic, int partition, long offset) =>
+        Positions[PositionKey(stream, topic, partition)] = offset;
+
+    private static string PositionKey(string stream, string topic, int partition) => $"{stream}|{topic}/{partition}";
 
     /// <summary>
     /// Whether this state carries on from <paramref name="stored"/>: it applied every input the stored state

@@ -48,6 +48,10 @@ public static class ThermostatSiloBuilderExtensions
                 new SchemaInstaller(storage, sp.GetRequiredService<ILogger<SchemaInstaller>>()));
         }
 
+        // A database of the retired Hearth runtime: its thermostat states are carried over before any input is read.
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new LegacyStateImporter(
+            storage, settings.Kafka.GroupId, settings.Topics, sp, sp.GetRequiredService<ILogger<LegacyStateImporter>>()));
+
         silo.AddKafkaStreams(ThermostatStreams.Provider, kafka =>
         {
             kafka.ConfigureKafka(options => options.Configure(o => Apply(settings, o)));

@@ -2,7 +2,6 @@ using System.Data.Common;
 using System.Reflection;
 using Hearth.Silo.Configuration;
 using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Hearth.Silo.Storage;
 
@@ -49,8 +48,7 @@ public sealed partial class SchemaInstaller(StorageOptions storage, ILogger<Sche
 
         if (storage.IsPostgres)
         {
-            await using var connection = new NpgsqlConnection(storage.EffectiveConnectionString);
-            await connection.OpenAsync(cancellationToken);
+            await using var connection = await StorageConnections.OpenAsync(storage, cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
             foreach (var (_, text) in scripts)
@@ -68,8 +66,7 @@ public sealed partial class SchemaInstaller(StorageOptions storage, ILogger<Sche
                 Directory.CreateDirectory(directory);
             }
 
-            await using var connection = new SqliteConnection(storage.EffectiveConnectionString);
-            await connection.OpenAsync(cancellationToken);
+            await using var connection = await StorageConnections.OpenAsync(storage, cancellationToken);
             // Write-ahead logging: readers never wait for the writer, and a commit costs one WAL append.
             await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL", cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

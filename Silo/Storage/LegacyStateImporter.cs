@@ -1,0 +1,221 @@
+using System.Data.Common;
+using System.Text.Json;
+using Hearth.Grains;
+using Hearth.Grains.Interfaces;
+using Hearth.Silo.Configuration;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Storage;
+
+namespace Hearth.Silo.Storage;
+
+/// <summary>
+/// The upgrade from the retired Hearth runtime: a silo starting on a database that runtime used carries its
+/// thermostat states over into the controllers' grain storage, before the silo reads any input, and records
+/// that it did (table <c>upgrade_step</c>), so it happens once per service.
+/// </summary>
+/// <remarks>
+/// <para>Each state comes with the offsets it is consistent with (the retired runtime wrote both in one
+/// transaction): the controller's stored positions are set to them, so inputs the old runtime applied and
+/// Kafka delivers again (its consumer-group commit lagged the database, or expired) are skipped, and the
+/// commands go on from the stored sequence numbers.</para>
+/// <para>A thermostat that already has a state in the new storage keeps it: a step interrupted by a crash is
+/// done again from the start without overwriting what it wrote, or what controllers wrote since. A state that
+/// cannot be read is reported and left out; the old tables are not changed.</para>
+/// <para>Silos on PostgreSQL starting together take turns under an advisory lock: the first imports, the
+/// others then find the step recorded. None of them starts reading input meanwhile (the stage is before the
+/// stream provider's agents start and before the silo becomes active).</para>
+/// </remarks>
+public sealed partial class LegacyStateImporter(
+    StorageOptions storage,
+    string groupId,
+    TopicsOptions topics,
+    IServiceProvider services,
+    ILogger<LegacyStateImporter> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    /// <summary>The name of the step in <c>upgrade_step</c>.</summary>
+    public const string Step = "legacy-thermostat-state";
+
+    /// <summary>"Hearth upgrade" (distinct from the schema's lock: the import runs after the schema is applied).</summary>
+    private const long AdvisoryLockKey = 0x4865617275;
+
+    /// <summary>States read and written at once; within the PostgreSQL pool the silo keeps (20 connections).</summary>
+    private const int Parallelism = 8;
+
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        // After the grain storage opens (ApplicationServices), before the stream agents start and the silo is active.
+        lifecycle.Subscribe(nameof(LegacyStateImporter), ServiceLifecycleStage.ApplicationServices + 1, ImportAsync);
+    }
+
+    /// <summary>Carries the retired runtime's states over, unless there are none or it was done already.</summary>
+    /// <returns>What was done, or null when there was nothing to do.</returns>
+    public async Task<LegacyImportResult?> ImportAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await StorageConnections.OpenAsync(storage, cancellationToken);
+        await using var transaction = storage.IsPostgres ? await connection.BeginTransactionAsync(cancellationToken) : null;
+        if (transaction is not null)
+        {
+            await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
+        }
+
+        var reader = new LegacyStateReader(connection, transaction, storage.IsPostgres);
+        if (!await reader.ExistsAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        if (!await reader.UpgradeTableExistsAsync(cancellationToken))
+        {
+            throw new InvalidOperationException(
+                "The database holds thermostat states of the retired Hearth runtime (hearth_grain_state) but no upgrade_step " +
+                $"table to record carrying them over: apply the schema ({(storage.IsPostgres ? "deploy/sql/postgresql/04-upgrade.sql" : "deploy/sql/sqlite/02-upgrade.sql")}), " +
+                "or set Storage:ApplySchema=true so the silo applies it at start.");
+        }
+
+        var serviceId = services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
+        if (await StepDetailAsync(connection, transaction, serviceId, cancellationToken) is { } done)
+        {
+            LogAlreadyDone(logger, serviceId, done);
+            return null;
+        }
+
+        LogStarting(logger, serviceId);
+        var offsets = await reader.ReadOffsetsAsync(groupId, cancellationToken);
+        var result = await CarryOverAsync(reader.ReadStatesAsync(cancellationToken), offsets, cancellationToken);
+
+        var detail = $"{result.Imported} thermostat states imported, {result.Kept} kept as already stored, {result.Unreadable} unreadable " +
+            $"(consumer group {groupId}: offsets of {offsets.Count} partitions)";
+        await ExecuteAsync(connection, transaction, "INSERT INTO upgrade_step (service_id, step, detail) VALUES (@s, @step, @d)",
+            cancellationToken, ("@s", serviceId), ("@step", Step), ("@d", detail));
+        if (transaction is not null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        LogDone(logger, serviceId, detail);
+        return result;
+    }
+
+    private async Task<LegacyImportResult> CarryOverAsync(
+        IAsyncEnumerable<LegacyState> states, IReadOnlyDictionary<int, IReadOnlyList<LegacyOffset>> offsets, CancellationToken cancellationToken)
+    {
+        var grainStorage = services.GetRequiredKeyedService<IGrainStorage>(ThermostatStorage.ProviderName);
+        var grains = services.GetRequiredService<IGrainFactory>();
+        var streams = new ThermostatDataAdapter(topics.Readings, topics.Settings);
+        var inputTopics = topics.InputTopics.ToHashSet(StringComparer.Ordinal);
+        int imported = 0, kept = 0, unreadable = 0;
+
+        await Parallel.ForEachAsync(states, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (legacy, _) =>
+        {
+            if (Restore(legacy) is not { } state)
+            {
+                Interlocked.Increment(ref unreadable);
+                return;
+            }
+
+            foreach (var (topic, next) in offsets.GetValueOrDefault(legacy.Partition) ?? [])
+            {
+                if (next > 0 && inputTopics.Contains(topic))
+                {
+                    state.AppliedThrough(streams.StreamOf(topic), topic, legacy.Partition, next - 1);
+                }
+            }
+
+            var grainId = grains.GetGrain<IThermostatControllerGrain>(ThermostatKeys.GrainKey(legacy.ThermostatId)).GetGrainId();
+            var stored = new GrainState<ThermostatState>(new ThermostatState());
+            await grainStorage.ReadStateAsync(ThermostatStorage.StateName, grainId, stored);
+            if (stored.RecordExists)
+            {
+                Interlocked.Increment(ref kept);
+                return;
+            }
+
+            try
+            {
+                await grainStorage.WriteStateAsync(ThermostatStorage.StateName, grainId, new GrainState<ThermostatState>(state));
+                Interlocked.Increment(ref imported);
+            }
+            catch (InconsistentStateException)
+            {
+                // Written meanwhile by someone else: theirs is newer.
+                Interlocked.Increment(ref kept);
+            }
+        });
+
+        return new LegacyImportResult(imported, kept, unreadable);
+    }
+
+    /// <summary>The state the retired runtime stored (the same JSON, without positions), or null if it cannot be one.</summary>
+    private ThermostatState? Restore(LegacyState legacy)
+    {
+        if (ThermostatKeys.Problem(legacy.ThermostatId) is { } problem)
+        {
+            LogUnreadable(logger, legacy.ThermostatId, $"the key cannot be a thermostat id: {problem}");
+            return null;
+        }
+
+        try
+        {
+            var state = JsonSerializer.Deserialize(legacy.Json, ThermostatStateJsonContext.Default.ThermostatState)
+                ?? throw new JsonException("the state is null");
+            state.Positions.Clear();
+            state.Incarnation = "";
+            return state;
+        }
+        catch (JsonException e)
+        {
+            LogUnreadable(logger, legacy.ThermostatId, e.Message);
+            return null;
+        }
+    }
+
+    private static async Task<string?> StepDetailAsync(DbConnection connection, DbTransaction? transaction, string serviceId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, "SELECT detail FROM upgrade_step WHERE service_id = @s AND step = @step",
+            ("@s", serviceId), ("@step", Step));
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    private static async Task ExecuteAsync(
+        DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Carrying the retired Hearth runtime's thermostat states over into grain storage (service {ServiceId}); input is read once this is done")]
+    private static partial void LogStarting(ILogger logger, string serviceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Upgrade from the retired Hearth runtime done (service {ServiceId}): {Detail}. Its hearth_* tables are no longer read; drop them once satisfied (deploy/README.md)")]
+    private static partial void LogDone(ILogger logger, string serviceId, string detail);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The retired Hearth runtime's states were carried over before (service {ServiceId}): {Detail}")]
+    private static partial void LogAlreadyDone(ILogger logger, string serviceId, string detail);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Thermostat {ThermostatId}: the retired runtime's stored state cannot be read and is not carried over ({Reason}); it stays in hearth_grain_state")]
+    private static partial void LogUnreadable(ILogger logger, string thermostatId, string reason);
+}
+
+/// <summary>What carrying the retired runtime's states over did.</summary>
+/// <param name="Imported">States written to grain storage.</param>
+/// <param name="Kept">Thermostats that had a state in grain storage already, left as it was.</param>
+/// <param name="Unreadable">States that could not be read, left out (and logged).</param>
+public sealed record LegacyImportResult(int Imported, int Kept, int Unreadable);

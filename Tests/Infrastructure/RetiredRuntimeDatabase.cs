@@ -1,0 +1,111 @@
+using System.Data.Common;
+using System.Text.Json;
+using Hearth.Grains;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Hearth.Tests.Infrastructure;
+
+/// <summary>
+/// A database as the retired Hearth runtime left it: its tables (the schema of its first migration, as it
+/// shipped), thermostat states in its JSON, and the per-partition offsets written with them.
+/// </summary>
+public sealed class RetiredRuntimeDatabase(string provider, string connectionString)
+{
+    private static readonly string[] Schema =
+    [
+        """
+        CREATE TABLE hearth_grain_state (
+            grain_type VARCHAR(100) NOT NULL,
+            grain_key VARCHAR(255) NOT NULL,
+            partition_id INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            epoch BIGINT NOT NULL,
+            updated_at_ms BIGINT NOT NULL,
+            PRIMARY KEY (grain_type, grain_key))
+        """,
+        """
+        CREATE TABLE hearth_partition_offset (
+            group_id VARCHAR(255) NOT NULL,
+            partition_id INTEGER NOT NULL,
+            topic VARCHAR(255) NOT NULL,
+            next_offset BIGINT NOT NULL,
+            epoch BIGINT NOT NULL,
+            updated_at_ms BIGINT NOT NULL,
+            PRIMARY KEY (group_id, partition_id, topic))
+        """,
+    ];
+
+    public async Task CreateAsync()
+    {
+        foreach (var statement in Schema)
+        {
+            await ExecuteAsync(statement);
+        }
+    }
+
+    /// <summary>Stores a thermostat's state as the retired runtime did: its JSON had no format, positions or incarnation.</summary>
+    public Task StoreStateAsync(string thermostatId, int partition, ThermostatState state)
+    {
+        var json = JsonSerializer.SerializeToNode(state, ThermostatStateJsonContext.Default.ThermostatState)!.AsObject();
+        json.Remove("format");
+        json.Remove("positions");
+        json.Remove("incarnation");
+        return StoreRawStateAsync(thermostatId, partition, json.ToJsonString());
+    }
+
+    public Task StoreRawStateAsync(string thermostatId, int partition, string json) =>
+        ExecuteAsync(
+            "INSERT INTO hearth_grain_state (grain_type, grain_key, partition_id, state, version, epoch, updated_at_ms) VALUES ('thermostat', @k, @p, @s, 1, 1, 0)",
+            ("@k", thermostatId), ("@p", partition), ("@s", json));
+
+    public Task StoreOffsetAsync(string groupId, int partition, string topic, long nextOffset) =>
+        ExecuteAsync(
+            "INSERT INTO hearth_partition_offset (group_id, partition_id, topic, next_offset, epoch, updated_at_ms) VALUES (@g, @p, @t, @o, 1, 0)",
+            ("@g", groupId), ("@p", partition), ("@t", topic), ("@o", nextOffset));
+
+    /// <summary>The upgrade steps recorded for the service.</summary>
+    public async Task<List<string>> UpgradeStepsAsync(string serviceId)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = Command(connection, "SELECT step FROM upgrade_step WHERE service_id = @s", ("@s", serviceId));
+        await using var reader = await command.ExecuteReaderAsync();
+        var steps = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            steps.Add(reader.GetString(0));
+        }
+
+        return steps;
+    }
+
+    private async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = Command(connection, sql, parameters);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<DbConnection> OpenAsync()
+    {
+        DbConnection connection = provider == "postgres" ? new NpgsqlConnection(connectionString) : new SqliteConnection(connectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+}

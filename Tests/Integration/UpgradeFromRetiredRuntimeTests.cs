@@ -1,0 +1,138 @@
+using System.Text;
+using Hearth.Grains.Interfaces;
+using Hearth.Grains.Interfaces.Codecs;
+using Hearth.Silo.Storage;
+using Hearth.Streaming.Kafka.Providers;
+using Hearth.Tests.Infrastructure;
+using Hearth.Tests.Streaming;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Xunit.Abstractions;
+
+namespace Hearth.Tests.Integration;
+
+/// <summary>
+/// Silos started on a database of the retired Hearth runtime: its thermostat states carry over, consistent with
+/// the offsets it stored, once.
+/// </summary>
+[Collection(KafkaCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class UpgradeFromRetiredRuntimeTests(EmbeddedKafkaFixture kafka, ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+    private readonly TempDirectory _directory = new();
+
+    [Fact]
+    public async Task ASilo_CarriesTheStatesOver_SkipsWhatTheRetiredRuntimeApplied_AndContinuesItsCommands()
+    {
+        var topics = kafka.CreateTopics(partitions: 3);
+        var ids = Enumerable.Range(0, 24).Select(i => $"up-{i}").ToList();
+        var path = _directory.File("retired.db");
+        var retired = new RetiredRuntimeDatabase("sqlite", $"Data Source={path}");
+        using var fleet = new Fleet(kafka, topics);
+        var handled = await HandledByTheRetiredRuntimeAsync(fleet, topics, ids, retired);
+        await retired.StoreRawStateAsync("up-unreadable", 0, """{"temperature": "warm""");
+
+        await using (var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, path, output))
+        {
+            // Kafka has no commits of the group, so the silo reads every partition from its start: all of it was applied.
+            await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "the retired runtime's settings");
+            await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "the retired runtime's readings");
+            Assert.Equal((0L, 0L, 0L), silo.Metrics.Totals);
+            var status = await silo.Grains.GetGrain<IThermostatControllerGrain>(ThermostatKeys.GrainKey(ids[5])).GetStatusAsync();
+            var before = fleet.Replay.StateOf(ids[5]);
+            Assert.Equal((before.Temperature, before.Heater, before.Seq, before.LastMeasurement),
+                (status?.Setpoint, status?.Heater, status?.LastCommandSeq, status?.LastMeasurement));
+
+            fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 2).Select(r => r with { Timestamp = r.Timestamp.AddHours(1) }));
+            await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings after the upgrade");
+            Assert.Equal(ids.Count * 2 * 6, silo.Metrics.Totals.Readings);
+
+            // Done once: recorded, and not done again.
+            Assert.Equal([LegacyStateImporter.Step], await retired.UpgradeStepsAsync(OrleansServiceId(silo.Services)));
+            var importer = silo.Services.GetServices<ILifecycleParticipant<ISiloLifecycle>>().OfType<LegacyStateImporter>().Single();
+            Assert.Null(await importer.ImportAsync(CancellationToken.None));
+        }
+
+        // The commands are the replay's after those the retired runtime published: none again, the numbers go on.
+        AssertCommandsContinue(fleet, handled, topics);
+        await ReplayAssertions.StatesMatchAsync(fleet.Replay, ids, id => StoredStates.ThermostatInSqliteAsync(path, id));
+        Assert.Null(await StoredStates.ThermostatInSqliteAsync(path, "up-unreadable"));
+    }
+
+    [Fact]
+    [Trait("Category", "Cluster")]
+    public async Task SilosOnPostgres_StartingTogether_CarryTheStatesOverOnce()
+    {
+        var topics = kafka.CreateTopics(partitions: 2);
+        var ids = Enumerable.Range(0, 30).Select(i => $"upg-{i}").ToList();
+        var database = await PostgresServer.CreateDatabaseAsync();
+        try
+        {
+            var retired = new RetiredRuntimeDatabase("postgres", database);
+            using var fleet = new Fleet(kafka, topics);
+            var handled = await HandledByTheRetiredRuntimeAsync(fleet, topics, ids, retired);
+            var checkpoints = new KafkaCheckpoints(kafka.BootstrapServers, topics.GroupId);
+
+            await using var cluster = await ThermostatCluster.StartAsync(kafka, topics, database, output, silos: 2);
+            fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 2).Select(r => r with { Timestamp = r.Timestamp.AddHours(1) }));
+            await checkpoints.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings after the upgrade");
+            Assert.Equal(ids.Count * 2 * 6, cluster.Silos.Sum(s => s.Metrics().Totals.Readings));
+            Assert.Equal([LegacyStateImporter.Step], await retired.UpgradeStepsAsync(OrleansServiceId(cluster.Silos[0].ServiceProvider)));
+
+            await cluster.StopAllSilosAsync();
+            AssertCommandsContinue(fleet, handled, topics);
+            await ReplayAssertions.StatesMatchAsync(fleet.Replay, ids, id => StoredStates.ThermostatInPostgresAsync(database, id));
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(database);
+        }
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    /// <summary>
+    /// Publishes settings and readings, and stores what the retired runtime would have stored once it had handled
+    /// them: each thermostat's state, and each partition's next offsets. Returns how many commands it published.
+    /// </summary>
+    private async Task<int> HandledByTheRetiredRuntimeAsync(Fleet fleet, TestTopics topics, IReadOnlyList<string> ids, RetiredRuntimeDatabase retired)
+    {
+        fleet.PublishInOrder(ids.Select((id, i) => new ThermostatSetting(id, 20 + (i % 3), 0.5, 1)));
+        fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 3));
+        await retired.CreateAsync();
+        foreach (var id in ids)
+        {
+            await retired.StoreStateAsync(id, KafkaPartitioner.Partition(Encoding.UTF8.GetBytes(id), topics.Partitions), fleet.Replay.StateOf(id));
+        }
+
+        foreach (var topic in new[] { topics.Readings, topics.Settings })
+        {
+            foreach (var (partition, end) in kafka.EndOffsets(topic))
+            {
+                await retired.StoreOffsetAsync(topics.GroupId, partition.Partition, topic, end);
+            }
+        }
+
+        Assert.NotEmpty(fleet.Replay.Commands);
+        return fleet.Replay.Commands.Count;
+    }
+
+    /// <summary>
+    /// The commands published since the upgrade (without repeats) are the replay's after the
+    /// <paramref name="handled"/> the retired runtime published: none of those again, and the numbers go on.
+    /// </summary>
+    private void AssertCommandsContinue(Fleet fleet, int handled, TestTopics topics)
+    {
+        var published = TopicReader.ReadAll(kafka.BootstrapServers, topics.Commands, Timeout)
+            .Select(r => ThermostatJson.DecodeCommand(r.Message.Value).Value ?? throw new InvalidOperationException("undecodable command"))
+            .DistinctBy(c => (c.ThermostatId, c.Seq))
+            .OrderBy(c => c.ThermostatId, StringComparer.Ordinal).ThenBy(c => c.Seq)
+            .ToList();
+        Assert.NotEmpty(published);
+        Assert.Equal(fleet.Replay.Commands.Skip(handled).OrderBy(c => c.ThermostatId, StringComparer.Ordinal).ThenBy(c => c.Seq), published);
+    }
+
+    private static string OrleansServiceId(IServiceProvider services) => services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
+}
