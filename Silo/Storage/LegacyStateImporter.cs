@@ -57,7 +57,7 @@ public sealed partial class LegacyStateImporter(
         await using var transaction = storage.IsPostgres ? await connection.BeginTransactionAsync(cancellationToken) : null;
         if (transaction is not null)
         {
-            await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
+            await StorageConnections.ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
         }
 
         var reader = new LegacyStateReader(connection, transaction, storage.IsPostgres);
@@ -87,7 +87,7 @@ public sealed partial class LegacyStateImporter(
 
         var detail = $"{result.Imported} thermostat states imported, {result.Kept} kept as already stored, {result.Unreadable} unreadable " +
             $"(consumer group {groupId}: offsets of {offsets.Count} partitions)";
-        await ExecuteAsync(connection, transaction, "INSERT INTO upgrade_step (service_id, step, detail) VALUES (@s, @step, @d)",
+        await StorageConnections.ExecuteAsync(connection, transaction, "INSERT INTO upgrade_step (service_id, step, detail) VALUES (@s, @step, @d)",
             cancellationToken, ("@s", serviceId), ("@step", Step), ("@d", detail));
         if (transaction is not null)
         {
@@ -99,7 +99,7 @@ public sealed partial class LegacyStateImporter(
     }
 
     private async Task<LegacyImportResult> CarryOverAsync(
-        IAsyncEnumerable<LegacyState> states, IReadOnlyDictionary<int, IReadOnlyList<LegacyOffset>> offsets, CancellationToken cancellationToken)
+        IAsyncEnumerable<LegacyState> states, ILookup<int, LegacyOffset> offsets, CancellationToken cancellationToken)
     {
         var grainStorage = services.GetRequiredKeyedService<IGrainStorage>(ThermostatStorage.ProviderName);
         var grains = services.GetRequiredService<IGrainFactory>();
@@ -115,7 +115,7 @@ public sealed partial class LegacyStateImporter(
                 return;
             }
 
-            foreach (var (topic, next) in offsets.GetValueOrDefault(legacy.Partition) ?? [])
+            foreach (var (topic, next) in offsets[legacy.Partition])
             {
                 if (next > 0 && inputTopics.Contains(topic))
                 {
@@ -173,32 +173,9 @@ public sealed partial class LegacyStateImporter(
 
     private static async Task<string?> StepDetailAsync(DbConnection connection, DbTransaction? transaction, string serviceId, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, "SELECT detail FROM upgrade_step WHERE service_id = @s AND step = @step",
+        await using var command = StorageConnections.Command(connection, transaction, "SELECT detail FROM upgrade_step WHERE service_id = @s AND step = @step",
             ("@s", serviceId), ("@step", Step));
         return await command.ExecuteScalarAsync(cancellationToken) as string;
-    }
-
-    private static async Task ExecuteAsync(
-        DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
-    {
-        await using var command = Command(connection, transaction, sql, parameters);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Carrying the retired Hearth runtime's thermostat states over into grain storage (service {ServiceId}); input is read once this is done")]

@@ -15,57 +15,37 @@ public sealed class LegacyStateReader(DbConnection connection, DbTransaction? tr
     public const string ThermostatGrainType = "thermostat";
 
     /// <summary>Whether the database holds the retired runtime's grain states at all.</summary>
-    public async Task<bool> ExistsAsync(CancellationToken cancellationToken) =>
-        await ScalarAsync(postgres
-            ? "SELECT to_regclass('hearth_grain_state') IS NOT NULL"
-            : "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hearth_grain_state')",
-            cancellationToken);
+    public Task<bool> ExistsAsync(CancellationToken cancellationToken) => TableExistsAsync("hearth_grain_state", cancellationToken);
 
     /// <summary>Whether the table recording upgrade steps exists (the schema scripts create it).</summary>
-    public async Task<bool> UpgradeTableExistsAsync(CancellationToken cancellationToken) =>
-        await ScalarAsync(postgres
-            ? "SELECT to_regclass('upgrade_step') IS NOT NULL"
-            : "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upgrade_step')",
-            cancellationToken);
+    public Task<bool> UpgradeTableExistsAsync(CancellationToken cancellationToken) => TableExistsAsync("upgrade_step", cancellationToken);
 
     /// <summary>
     /// The next offset to process per partition and input topic, as the consumer group <paramref name="groupId"/>
-    /// stored them (empty if it stored none, or the table is missing).
+    /// stored them (none if it stored none, or the table is missing).
     /// </summary>
-    public async Task<IReadOnlyDictionary<int, IReadOnlyList<LegacyOffset>>> ReadOffsetsAsync(string groupId, CancellationToken cancellationToken)
+    public async Task<ILookup<int, LegacyOffset>> ReadOffsetsAsync(string groupId, CancellationToken cancellationToken)
     {
-        var offsets = new Dictionary<int, List<LegacyOffset>>();
-        if (!await ScalarAsync(postgres
-            ? "SELECT to_regclass('hearth_partition_offset') IS NOT NULL"
-            : "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hearth_partition_offset')",
-            cancellationToken))
+        var offsets = new List<(int Partition, LegacyOffset Offset)>();
+        if (await TableExistsAsync("hearth_partition_offset", cancellationToken))
         {
-            return new Dictionary<int, IReadOnlyList<LegacyOffset>>();
-        }
-
-        await using var command = Command("SELECT partition_id, topic, next_offset FROM hearth_partition_offset WHERE group_id = @g");
-        Add(command, "@g", groupId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var partition = reader.GetInt32(0);
-            if (!offsets.TryGetValue(partition, out var list))
+            await using var command = StorageConnections.Command(connection, transaction,
+                "SELECT partition_id, topic, next_offset FROM hearth_partition_offset WHERE group_id = @g", ("@g", groupId));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
             {
-                offsets[partition] = list = [];
+                offsets.Add((reader.GetInt32(0), new LegacyOffset(reader.GetString(1), reader.GetInt64(2))));
             }
-
-            list.Add(new LegacyOffset(reader.GetString(1), reader.GetInt64(2)));
         }
 
-        return offsets.ToDictionary(p => p.Key, p => (IReadOnlyList<LegacyOffset>)p.Value);
+        return offsets.ToLookup(o => o.Partition, o => o.Offset);
     }
 
     /// <summary>Every stored thermostat state, streamed in key order.</summary>
     public async IAsyncEnumerable<LegacyState> ReadStatesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var command = Command(
-            "SELECT grain_key, partition_id, state FROM hearth_grain_state WHERE grain_type = @t ORDER BY grain_key");
-        Add(command, "@t", ThermostatGrainType);
+        await using var command = StorageConnections.Command(connection, transaction,
+            "SELECT grain_key, partition_id, state FROM hearth_grain_state WHERE grain_type = @t ORDER BY grain_key", ("@t", ThermostatGrainType));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -73,26 +53,13 @@ public sealed class LegacyStateReader(DbConnection connection, DbTransaction? tr
         }
     }
 
-    private async Task<bool> ScalarAsync(string sql, CancellationToken cancellationToken)
+    private async Task<bool> TableExistsAsync(string table, CancellationToken cancellationToken)
     {
-        await using var command = Command(sql);
+        await using var command = StorageConnections.Command(connection, transaction, postgres
+            ? "SELECT to_regclass(@table) IS NOT NULL"
+            : "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = @table)",
+            ("@table", table));
         return Convert.ToBoolean(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private DbCommand Command(string sql)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }
 

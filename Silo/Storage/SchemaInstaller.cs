@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Reflection;
 using Hearth.Silo.Configuration;
 using Microsoft.Data.Sqlite;
@@ -50,10 +49,10 @@ public sealed partial class SchemaInstaller(StorageOptions storage, ILogger<Sche
         {
             await using var connection = await StorageConnections.OpenAsync(storage, cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
+            await StorageConnections.ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
             foreach (var (_, text) in scripts)
             {
-                await ExecuteAsync(connection, transaction, text, cancellationToken);
+                await StorageConnections.ExecuteAsync(connection, transaction, text, cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);
@@ -68,25 +67,17 @@ public sealed partial class SchemaInstaller(StorageOptions storage, ILogger<Sche
 
             await using var connection = await StorageConnections.OpenAsync(storage, cancellationToken);
             // Write-ahead logging: readers never wait for the writer, and a commit costs one WAL append.
-            await ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL", cancellationToken);
+            await StorageConnections.ExecuteAsync(connection, null, "PRAGMA journal_mode=WAL", cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             foreach (var (_, text) in scripts)
             {
-                await ExecuteAsync(connection, transaction, text, cancellationToken);
+                await StorageConnections.ExecuteAsync(connection, transaction, text, cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);
         }
 
         LogApplied(logger, storage.Provider, string.Join(", ", scripts.Select(s => s.Name[(s.Name.LastIndexOf('/') + 1)..])));
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string text, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = text;
-        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Database schema ({Provider}) is up to date: {Scripts}")]

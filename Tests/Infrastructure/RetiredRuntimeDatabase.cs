@@ -1,8 +1,8 @@
 using System.Data.Common;
 using System.Text.Json;
 using Hearth.Grains;
-using Microsoft.Data.Sqlite;
-using Npgsql;
+using Hearth.Silo.Configuration;
+using Hearth.Silo.Storage;
 
 namespace Hearth.Tests.Infrastructure;
 
@@ -69,7 +69,7 @@ public sealed class RetiredRuntimeDatabase(string provider, string connectionStr
     public async Task<List<string>> UpgradeStepsAsync(string serviceId)
     {
         await using var connection = await OpenAsync();
-        await using var command = Command(connection, "SELECT step FROM upgrade_step WHERE service_id = @s", ("@s", serviceId));
+        await using var command = StorageConnections.Command(connection, null, "SELECT step FROM upgrade_step WHERE service_id = @s", ("@s", serviceId));
         await using var reader = await command.ExecuteReaderAsync();
         var steps = new List<string>();
         while (await reader.ReadAsync())
@@ -83,29 +83,9 @@ public sealed class RetiredRuntimeDatabase(string provider, string connectionStr
     private async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
     {
         await using var connection = await OpenAsync();
-        await using var command = Command(connection, sql, parameters);
-        await command.ExecuteNonQueryAsync();
+        await StorageConnections.ExecuteAsync(connection, null, sql, CancellationToken.None, parameters);
     }
 
-    private async Task<DbConnection> OpenAsync()
-    {
-        DbConnection connection = provider == "postgres" ? new NpgsqlConnection(connectionString) : new SqliteConnection(connectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
-
-    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
-
-        return command;
-    }
+    private Task<DbConnection> OpenAsync() =>
+        StorageConnections.OpenAsync(new StorageOptions { Provider = provider, ConnectionString = connectionString }, CancellationToken.None);
 }

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Text.Json;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
+using Hearth.Silo.Storage;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -25,21 +26,11 @@ public static class StoredStates
         await using (connection)
         {
             await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = query;
-            Add(command, "@type", ThermostatStorage.StateName);
-            Add(command, "@key", ThermostatKeys.GrainKey(thermostatId));
+            await using var command = StorageConnections.Command(connection, null, query,
+                ("@type", ThermostatStorage.StateName), ("@key", ThermostatKeys.GrainKey(thermostatId)));
             return await command.ExecuteScalarAsync() is byte[] payload
                 ? JsonSerializer.Deserialize(payload, ThermostatStateJsonContext.Default.ThermostatState)
                 : null;
         }
-    }
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }
