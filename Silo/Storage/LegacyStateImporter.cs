@@ -1,8 +1,10 @@
 using System.Data.Common;
 using System.Text.Json;
+using Confluent.Kafka;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Silo.Configuration;
+using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Storage;
@@ -16,9 +18,9 @@ namespace Hearth.Silo.Storage;
 /// </summary>
 /// <remarks>
 /// <para>Each state comes with the offsets it is consistent with (the retired runtime wrote both in one
-/// transaction): the controller's stored positions are set to them, so inputs the old runtime applied and
-/// Kafka delivers again (its consumer-group commit lagged the database, or expired) are skipped, and the
-/// commands go on from the stored sequence numbers.</para>
+/// transaction): they become the consumer group's committed offsets, so input resumes there, and the
+/// controller's stored positions are set to them, so inputs the old runtime applied that Kafka delivers again
+/// are skipped; the commands go on from the stored sequence numbers.</para>
 /// <para>A thermostat that already has a state in the new storage keeps it: a step interrupted by a crash is
 /// done again from the start without overwriting what it wrote, or what controllers wrote since. A state that
 /// cannot be read is reported and left out; the old tables are not changed.</para>
@@ -83,10 +85,13 @@ public sealed partial class LegacyStateImporter(
 
         LogStarting(logger, serviceId);
         var offsets = await reader.ReadOffsetsAsync(groupId, cancellationToken);
+        // The group first: offsets Kafka cannot stand at (a topic recreated since) fail the start before any state is written.
+        var checkpoints = Checkpoints(offsets);
+        await services.GetRequiredKeyedService<IKafkaCheckpoints>(ThermostatStreams.Provider).SetAsync(checkpoints, cancellationToken);
         var result = await CarryOverAsync(reader.ReadStatesAsync(cancellationToken), offsets, cancellationToken);
 
-        var detail = $"{result.Imported} thermostat states imported, {result.Kept} kept as already stored, {result.Unreadable} unreadable " +
-            $"(consumer group {groupId}: offsets of {offsets.Count} partitions)";
+        var detail = $"{result.Imported} thermostat states imported, {result.Kept} kept as already stored, {result.Unreadable} unreadable; " +
+            $"consumer group {groupId} set to the stored offsets of {checkpoints.Count} input partitions";
         await StorageConnections.ExecuteAsync(connection, transaction, "INSERT INTO upgrade_step (service_id, step, detail) VALUES (@s, @step, @d)",
             cancellationToken, ("@s", serviceId), ("@step", Step), ("@d", detail));
         if (transaction is not null)
@@ -145,6 +150,20 @@ public sealed partial class LegacyStateImporter(
         });
 
         return new LegacyImportResult(imported, kept, unreadable);
+    }
+
+    /// <summary>
+    /// The stored offsets of the input topics, to be the consumer group's: Kafka then delivers from where the
+    /// states stand (not from the start of the topics, where the group's own commits expired; nor from past
+    /// it, where the database is older than they are), and lag tools measure from there.
+    /// </summary>
+    private List<TopicPartitionOffset> Checkpoints(ILookup<int, LegacyOffset> offsets)
+    {
+        var inputTopics = topics.InputTopics.ToHashSet(StringComparer.Ordinal);
+        return offsets
+            .SelectMany(partition => partition.Where(o => inputTopics.Contains(o.Topic)).Select(o => new TopicPartitionOffset(o.Topic, partition.Key, o.NextOffset)))
+            .OrderBy(o => o.Topic, StringComparer.Ordinal).ThenBy(o => o.Partition.Value)
+            .ToList();
     }
 
     /// <summary>The state the retired runtime stored (the same JSON, without positions), or null if it cannot be one.</summary>

@@ -1,6 +1,7 @@
 using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.Providers;
@@ -51,6 +52,8 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
             services.AddTransient<IConfigurationValidator>(sp =>
                 new KafkaStreamOptionsValidator(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), name));
             services.AddKeyedSingleton<IKafkaStreamStatus>(name, (sp, _) => (KafkaAdapterFactory)sp.GetRequiredKeyedService<IQueueAdapterFactory>(name));
+            services.AddKeyedSingleton<IKafkaCheckpoints>(name, (sp, _) => new KafkaCheckpointWriter(
+                new KafkaClients(name, sp.GetOptionsByName<KafkaStreamOptions>(name), sp.GetRequiredService<ILoggerFactory>())));
             // Streams of this provider are consumed by implicit subscriptions; no pub/sub store is needed.
             services.AddOptions<StreamPubSubOptions>(name).Configure(o => o.PubSubType = StreamPubSubType.ImplicitOnly);
             services.AddOptions<StreamPullingAgentOptions>(name).Configure(o => o.GetQueueMsgsTimerPeriod = DefaultPollPeriod);

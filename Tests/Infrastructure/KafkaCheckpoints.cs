@@ -12,13 +12,15 @@ public sealed class KafkaCheckpoints(string bootstrapServers, string groupId) : 
     /// <summary>The committed offset of every partition in <paramref name="partitions"/> (-1001, <see cref="Offset.Unset"/>, where none is).</summary>
     public Dictionary<TopicPartition, long> Committed(IEnumerable<TopicPartition> partitions)
     {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            GroupId = groupId,
-            EnableAutoCommit = false,
-        }).SetLogHandler((_, _) => { }).Build();
+        using var consumer = Consumer();
         return consumer.Committed(partitions, TimeSpan.FromSeconds(10)).ToDictionary(c => c.TopicPartition, c => c.Offset.Value);
+    }
+
+    /// <summary>Commits <paramref name="offsets"/> (the next offset to read per partition) as the group's, as another client of the group would.</summary>
+    public void Commit(IEnumerable<KeyValuePair<TopicPartition, long>> offsets)
+    {
+        using var consumer = Consumer();
+        consumer.Commit(offsets.Select(o => new TopicPartitionOffset(o.Key, o.Value)));
     }
 
     /// <summary>Waits until every partition of <paramref name="ends"/> has its committed offset at its end.</summary>
@@ -37,4 +39,12 @@ public sealed class KafkaCheckpoints(string bootstrapServers, string groupId) : 
             () => Task.FromResult(string.Join("; ", wanted.Where(e => committed.GetValueOrDefault(e.Key, -1) < e.Value)
                 .Select(e => $"{e.Key.Topic}[{e.Key.Partition.Value}] wants {e.Value}, committed {committed.GetValueOrDefault(e.Key, -1).ToString(CultureInfo.InvariantCulture)}"))));
     }
+
+    private IConsumer<byte[], byte[]> Consumer() =>
+        new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = groupId,
+            EnableAutoCommit = false,
+        }).SetLogHandler((_, _) => { }).Build();
 }

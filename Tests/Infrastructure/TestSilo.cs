@@ -71,12 +71,22 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
             }
         });
         var silo = new TestSilo(app, name, new KafkaCheckpoints(bootstrapServers, topics.GroupId));
-        await app.StartAsync();
-        await Poll.UntilAsync(
-            () => Task.FromResult(silo.Kafka.Topics.Count > 0 &&
-                (!waitForEveryPartition || silo.Kafka.Partitions().Count == silo.Kafka.Topics.Sum(t => t.Partitions))),
-            StartTimeout, waitForEveryPartition ? $"{name} pulling every partition of its topics" : $"{name} reading its topics");
-        return silo;
+        try
+        {
+            await app.StartAsync();
+            await Poll.UntilAsync(
+                () => Task.FromResult(silo.Kafka.Topics.Count > 0 &&
+                    (!waitForEveryPartition || silo.Kafka.Partitions().Count == silo.Kafka.Topics.Sum(t => t.Partitions))),
+                StartTimeout, waitForEveryPartition ? $"{name} pulling every partition of its topics" : $"{name} reading its topics");
+            return silo;
+        }
+        catch
+        {
+            // Not stopped: a silo that failed to start refuses a stop (which would hide why it failed).
+            silo._stopped = true;
+            await app.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
 using System.Text;
+using Confluent.Kafka;
+using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
 using Hearth.Silo.Storage;
@@ -36,9 +38,11 @@ public sealed class UpgradeFromRetiredRuntimeTests(EmbeddedKafkaFixture kafka, I
 
         await using (var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, path, output))
         {
-            // Kafka has no commits of the group, so the silo reads every partition from its start: all of it was applied.
-            await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), Timeout, "the retired runtime's settings");
-            await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "the retired runtime's readings");
+            // Kafka had no commits of the group (they expired): the upgrade set them to the stored offsets, so what the
+            // retired runtime applied is not read again.
+            var checkpoints = new KafkaCheckpoints(kafka.BootstrapServers, topics.GroupId);
+            var ends = kafka.EndOffsets(topics.Settings).Concat(kafka.EndOffsets(topics.Readings)).ToDictionary();
+            Assert.Equal(ends, checkpoints.Committed(ends.Keys));
             Assert.Equal((0L, 0L, 0L), silo.Metrics.Totals);
             var status = await silo.Grains.GetGrain<IThermostatControllerGrain>(ThermostatKeys.GrainKey(ids[5])).GetStatusAsync();
             var before = fleet.Replay.StateOf(ids[5]);
@@ -48,6 +52,7 @@ public sealed class UpgradeFromRetiredRuntimeTests(EmbeddedKafkaFixture kafka, I
             fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 2).Select(r => r with { Timestamp = r.Timestamp.AddHours(1) }));
             await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings after the upgrade");
             Assert.Equal(ids.Count * 2 * 6, silo.Metrics.Totals.Readings);
+            Assert.Equal(ids.Count * 2 * 6, Kafka(silo.Services).Partitions().Sum(p => p.Received));
 
             // Done once: recorded, and not done again.
             Assert.Equal([LegacyStateImporter.Step], await retired.UpgradeStepsAsync(OrleansServiceId(silo.Services)));
@@ -59,6 +64,76 @@ public sealed class UpgradeFromRetiredRuntimeTests(EmbeddedKafkaFixture kafka, I
         AssertCommandsContinue(fleet, handled, topics);
         await ReplayAssertions.StatesMatchAsync(fleet.Replay, ids, id => StoredStates.ThermostatInSqliteAsync(path, id));
         Assert.Null(await StoredStates.ThermostatInSqliteAsync(path, "up-unreadable"));
+    }
+
+    [Fact]
+    public async Task ConsumerGroupAheadOfTheDatabase_IsSetBackToIt_SoTheInputAfterTheStoredStatesIsApplied()
+    {
+        // A database restored from a backup: the group's commits passed input the stored states have not applied.
+        var topics = kafka.CreateTopics(partitions: 2);
+        var ids = Enumerable.Range(0, 12).Select(i => $"upb-{i}").ToList();
+        var path = _directory.File("restored.db");
+        var retired = new RetiredRuntimeDatabase("sqlite", $"Data Source={path}");
+        using var fleet = new Fleet(kafka, topics);
+        var handled = await HandledByTheRetiredRuntimeAsync(fleet, topics, ids, retired);
+        fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 2).Select(r => r with { Timestamp = r.Timestamp.AddHours(1) }));
+        var checkpoints = new KafkaCheckpoints(kafka.BootstrapServers, topics.GroupId);
+        checkpoints.Commit(kafka.EndOffsets(topics.Readings).Concat(kafka.EndOffsets(topics.Settings)));
+
+        await using (var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, path, output))
+        {
+            await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings the database had not applied");
+            Assert.Equal(ids.Count * 2 * 6, silo.Metrics.Totals.Readings);
+        }
+
+        AssertCommandsContinue(fleet, handled, topics);
+        await ReplayAssertions.StatesMatchAsync(fleet.Replay, ids, id => StoredStates.ThermostatInSqliteAsync(path, id));
+    }
+
+    [Fact]
+    public async Task OffsetsPastThePartitionsEnd_FailTheStart_NamingThePartition()
+    {
+        // The retired runtime read other topics of the same names (recreated since): its states do not stand at these offsets.
+        var topics = kafka.CreateTopics(partitions: 2);
+        var path = _directory.File("recreated.db");
+        var retired = new RetiredRuntimeDatabase("sqlite", $"Data Source={path}");
+        await retired.CreateAsync();
+        await retired.StoreRawStateAsync("upr-1", 1, """{"temperature": 21}""");
+        await retired.StoreOffsetAsync(topics.GroupId, 1, topics.Readings, 500);
+
+        var failure = await Record.ExceptionAsync(() => TestSilo.StartAsync(kafka.BootstrapServers, topics, path, output));
+
+        Assert.NotNull(failure);
+        Assert.Contains($"{topics.Readings}[1]", Flatten(failure), StringComparison.Ordinal);
+        Assert.Contains("the partition ends at 0", Flatten(failure), StringComparison.Ordinal);
+        Assert.Null(await StoredStates.ThermostatInSqliteAsync(path, "upr-1"));
+    }
+
+    [Fact]
+    public async Task AGroupWithMembers_FailsTheStart_BeforeAnyStateIsCarriedOver()
+    {
+        // A silo of the retired runtime still running: a member of the group, which Kafka then takes commits from alone.
+        var topics = kafka.CreateTopics(partitions: 1);
+        var path = _directory.File("running.db");
+        var retired = new RetiredRuntimeDatabase("sqlite", $"Data Source={path}");
+        using var fleet = new Fleet(kafka, topics);
+        await HandledByTheRetiredRuntimeAsync(fleet, topics, ["upm-1"], retired);
+        using var member = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = kafka.BootstrapServers,
+            GroupId = topics.GroupId,
+            EnableAutoCommit = false,
+        }).SetLogHandler((_, _) => { }).Build();
+        member.Subscribe(topics.Readings);
+        await Poll.UntilAsync(() => Task.FromResult(member.Consume(TimeSpan.FromMilliseconds(100)) is not null || member.Assignment.Count > 0),
+            Timeout, "the old member joining the group");
+
+        var failure = await Record.ExceptionAsync(() => TestSilo.StartAsync(kafka.BootstrapServers, topics, path, output));
+
+        Assert.NotNull(failure);
+        Assert.Contains($"Kafka refused the checkpoints of consumer group {topics.GroupId}", Flatten(failure), StringComparison.Ordinal);
+        Assert.Null(await StoredStates.ThermostatInSqliteAsync(path, "upm-1"));
+        member.Close();
     }
 
     [Fact]
@@ -133,6 +208,10 @@ public sealed class UpgradeFromRetiredRuntimeTests(EmbeddedKafkaFixture kafka, I
         Assert.NotEmpty(published);
         Assert.Equal(fleet.Replay.Commands.Skip(handled).OrderBy(c => c.ThermostatId, StringComparer.Ordinal).ThenBy(c => c.Seq), published);
     }
+
+    private static string Flatten(Exception e) => e.InnerException is null ? e.Message : $"{e.Message} {Flatten(e.InnerException)}";
+
+    private static IKafkaStreamStatus Kafka(IServiceProvider services) => services.GetRequiredKeyedService<IKafkaStreamStatus>(ThermostatStreams.Provider);
 
     private static string OrleansServiceId(IServiceProvider services) => services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
 }
