@@ -7,7 +7,7 @@ namespace Hearth.Streaming.Kafka.Providers;
 /// messages as they were (a few hundred bytes each, for every message a silo holds while it is behind); the rare
 /// batch whose delivery failed for good is read back so that the dead-letter topic gets the original message.
 /// </summary>
-internal sealed class KafkaMessageReader(KafkaClients clients, TopicPartition partition, string queueName)
+internal sealed class KafkaMessageReader(KafkaClients clients, TopicPartition partition, string queueName, TimeProvider time)
 {
     /// <summary>
     /// The messages at <paramref name="offsets"/> (ascending), as far as Kafka still has them and answers within
@@ -27,17 +27,24 @@ internal sealed class KafkaMessageReader(KafkaClients clients, TopicPartition pa
 
         var wanted = offsets.ToHashSet();
         var last = offsets[^1];
-        var deadline = DateTime.UtcNow + timeout;
+        // Elapsed time, not the wall clock: a clock step neither cuts the read short nor stretches it.
+        var started = time.GetTimestamp();
         using var consumer = clients.CreateReader(queueName);
         consumer.Assign(new TopicPartitionOffset(partition, offsets[0]));
         try
         {
-            while (found.Count < wanted.Count && DateTime.UtcNow < deadline)
+            while (found.Count < wanted.Count)
             {
+                var remaining = timeout - time.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
                 ConsumeResult<byte[]?, byte[]?>? result;
                 try
                 {
-                    result = consumer.Consume(deadline - DateTime.UtcNow);
+                    result = consumer.Consume(remaining);
                 }
                 catch (ConsumeException)
                 {

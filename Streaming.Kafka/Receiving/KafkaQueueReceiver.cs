@@ -67,7 +67,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         _time = time;
         _logger = logger;
         _incarnation = clients.Options.LogIncarnation;
-        _reader = new KafkaMessageReader(clients, partition, queueId.ToString());
+        _reader = new KafkaMessageReader(clients, partition, queueId.ToString(), time);
     }
 
     public QueueId QueueId => _queueId;

@@ -30,7 +30,7 @@ public sealed class KafkaMessageReaderTests(EmbeddedKafkaFixture kafka)
         }
 
         var options = new KafkaStreamOptions { BootstrapServers = kafka.BootstrapServers, GroupId = topics.GroupId };
-        var reader = new KafkaMessageReader(new KafkaClients("test", options, NullLoggerFactory.Instance), new TopicPartition(topics.Input, 0), "reader-test");
+        var reader = new KafkaMessageReader(new KafkaClients("test", options, NullLoggerFactory.Instance), new TopicPartition(topics.Input, 0), "reader-test", TimeProvider.System);
 
         var read = await reader.ReadAsync([1, 3, 7], TimeSpan.FromSeconds(30));
 
