@@ -83,6 +83,17 @@ public sealed partial class LegacyStateImporter(
             return null;
         }
 
+        if (await reader.ReadUnstoppedSilosAsync(groupId, cancellationToken) is [_, ..] unstopped)
+        {
+            // Copies they forwarded after their last checkpoint are in Kafka with their originals still ahead of the
+            // stored offsets: both would be applied.
+            throw new InvalidOperationException(
+                $"The retired Hearth runtime's silos {string.Join(", ", unstopped.Select(s => $"{s.Name} ({s.Status}, last heartbeat {s.LastHeartbeat:u})"))} " +
+                $"of consumer group {groupId} are still running or did not stop gracefully, so inputs they forwarded since their last checkpoint would be applied twice. " +
+                "Stop them with SIGTERM (start them again first if they crashed) and start this silo again. To carry the states over as they are, " +
+                $"mark them stopped: UPDATE hearth_silo SET status = 'dead' WHERE group_id = '{groupId}' (deploy/README.md, upgrading).");
+        }
+
         LogStarting(logger, serviceId);
         var offsets = await reader.ReadOffsetsAsync(groupId, cancellationToken);
         // The group first: offsets Kafka cannot stand at (a topic recreated since) fail the start before any state is written.

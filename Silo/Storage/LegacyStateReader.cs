@@ -41,6 +41,28 @@ public sealed class LegacyStateReader(DbConnection connection, DbTransaction? tr
         return offsets.ToLookup(o => o.Partition, o => o.Offset);
     }
 
+    /// <summary>
+    /// The retired runtime's silos of <paramref name="groupId"/> that did not record a graceful stop: still
+    /// running, or stopped without one (a crash, a power loss). A silo it stopped gracefully, or that the others
+    /// declared dead, is <c>dead</c> in <c>hearth_silo</c>.
+    /// </summary>
+    public async Task<IReadOnlyList<LegacySilo>> ReadUnstoppedSilosAsync(string groupId, CancellationToken cancellationToken)
+    {
+        var silos = new List<LegacySilo>();
+        if (await TableExistsAsync("hearth_silo", cancellationToken))
+        {
+            await using var command = StorageConnections.Command(connection, transaction,
+                "SELECT silo_name, status, heartbeat_at_ms FROM hearth_silo WHERE group_id = @g AND status <> 'dead' ORDER BY silo_name", ("@g", groupId));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                silos.Add(new LegacySilo(reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+            }
+        }
+
+        return silos;
+    }
+
     /// <summary>Every stored thermostat state, streamed in key order.</summary>
     public async IAsyncEnumerable<LegacyState> ReadStatesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -68,3 +90,6 @@ public readonly record struct LegacyOffset(string Topic, long NextOffset);
 
 /// <summary>One thermostat's state as the retired runtime stored it (its JSON, and the partition it belonged to).</summary>
 public sealed record LegacyState(string ThermostatId, int Partition, string Json);
+
+/// <summary>A silo of the retired runtime as its membership table last recorded it.</summary>
+public sealed record LegacySilo(string Name, string Status, DateTimeOffset LastHeartbeat);

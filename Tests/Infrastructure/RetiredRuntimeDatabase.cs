@@ -35,6 +35,20 @@ public sealed class RetiredRuntimeDatabase(string provider, string connectionStr
             updated_at_ms BIGINT NOT NULL,
             PRIMARY KEY (group_id, partition_id, topic))
         """,
+        """
+        CREATE TABLE hearth_silo (
+            group_id VARCHAR(255) NOT NULL,
+            silo_name VARCHAR(255) NOT NULL,
+            host VARCHAR(255) NOT NULL,
+            http_address VARCHAR(255),
+            started_at_ms BIGINT NOT NULL,
+            status VARCHAR(20) NOT NULL,
+            heartbeat_at_ms BIGINT NOT NULL,
+            partitions TEXT NOT NULL,
+            activations BIGINT NOT NULL,
+            stats TEXT,
+            PRIMARY KEY (group_id, silo_name))
+        """,
     ];
 
     public async Task CreateAsync()
@@ -64,6 +78,16 @@ public sealed class RetiredRuntimeDatabase(string provider, string connectionStr
         ExecuteAsync(
             "INSERT INTO hearth_partition_offset (group_id, partition_id, topic, next_offset, epoch, updated_at_ms) VALUES (@g, @p, @t, @o, 1, 0)",
             ("@g", groupId), ("@p", partition), ("@t", topic), ("@o", nextOffset));
+
+    /// <summary>Records a silo of the retired runtime with its last status (<c>active</c>, <c>shutting-down</c>, <c>dead</c>...).</summary>
+    public Task StoreSiloAsync(string groupId, string name, string status) =>
+        ExecuteAsync(
+            """
+            INSERT INTO hearth_silo (group_id, silo_name, host, started_at_ms, status, heartbeat_at_ms, partitions, activations)
+            VALUES (@g, @n, 'old-host', 0, @s, 1764547200000, '', 0)
+            ON CONFLICT (group_id, silo_name) DO UPDATE SET status = excluded.status
+            """,
+            ("@g", groupId), ("@n", name), ("@s", status));
 
     /// <summary>The upgrade steps recorded for the service.</summary>
     public async Task<List<string>> UpgradeStepsAsync(string serviceId)

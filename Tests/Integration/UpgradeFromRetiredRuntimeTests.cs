@@ -137,6 +137,31 @@ public sealed class UpgradeFromRetiredRuntimeTests(EmbeddedKafkaFixture kafka, I
     }
 
     [Fact]
+    public async Task SilosThatDidNotStopGracefully_FailTheStart_UntilMarkedStopped()
+    {
+        var topics = kafka.CreateTopics(partitions: 1);
+        var path = _directory.File("crashed.db");
+        var retired = new RetiredRuntimeDatabase("sqlite", $"Data Source={path}");
+        using var fleet = new Fleet(kafka, topics);
+        await HandledByTheRetiredRuntimeAsync(fleet, topics, ["upc-1"], retired);
+        await retired.StoreSiloAsync(topics.GroupId, "old-a", "dead");
+        await retired.StoreSiloAsync(topics.GroupId, "old-b", "active");
+        await retired.StoreSiloAsync("another-group", "old-c", "active");
+
+        var failure = await Record.ExceptionAsync(() => TestSilo.StartAsync(kafka.BootstrapServers, topics, path, output));
+
+        Assert.NotNull(failure);
+        Assert.Contains("silos old-b (active, last heartbeat 2025-12-01 00:00:00Z)", Flatten(failure), StringComparison.Ordinal);
+        Assert.DoesNotContain("old-a", Flatten(failure), StringComparison.Ordinal);
+        Assert.Null(await StoredStates.ThermostatInSqliteAsync(path, "upc-1"));
+
+        // The operator's way on (deploy/README.md): the silo marked stopped, the states carry over.
+        await retired.StoreSiloAsync(topics.GroupId, "old-b", "dead");
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, path, output);
+        Assert.NotNull(await StoredStates.ThermostatInSqliteAsync(path, "upc-1"));
+    }
+
+    [Fact]
     [Trait("Category", "Cluster")]
     public async Task SilosOnPostgres_StartingTogether_CarryTheStatesOverOnce()
     {
