@@ -98,7 +98,18 @@ public sealed partial class LegacyStateImporter(
         var offsets = await reader.ReadOffsetsAsync(groupId, cancellationToken);
         // The group first: offsets Kafka cannot stand at (a topic recreated since) fail the start before any state is written.
         var checkpoints = Checkpoints(offsets);
-        await services.GetRequiredKeyedService<IKafkaCheckpoints>(ThermostatStreams.Provider).SetAsync(checkpoints, cancellationToken);
+        try
+        {
+            await services.GetRequiredKeyedService<IKafkaCheckpoints>(ThermostatStreams.Provider).SetAsync(checkpoints, cancellationToken);
+        }
+        catch (KafkaCheckpointPastEndException e)
+        {
+            throw new InvalidOperationException(
+                $"{e.Message} The retired runtime's offsets are of other topics than these. To carry its states over without them " +
+                "(its Kafka is gone, as an embedded broker is once stopped), delete the rows of hearth_partition_offset; to start afresh, " +
+                "drop its tables (deploy/README.md, upgrading).", e);
+        }
+
         var result = await CarryOverAsync(reader.ReadStatesAsync(cancellationToken), offsets, cancellationToken);
 
         var detail = $"{result.Imported} thermostat states imported, {result.Kept} kept as already stored, {result.Unreadable} unreadable; " +

@@ -48,9 +48,7 @@ internal sealed class KafkaCheckpointWriter(KafkaClients clients) : IKafkaCheckp
 
             if (offset.Offset.Value > ends.High.Value)
             {
-                throw new InvalidOperationException(
-                    $"Cannot set the checkpoint of {offset.Topic}[{offset.Partition.Value}] (consumer group {group}) to {offset.Offset.Value}: " +
-                    $"the partition ends at {ends.High.Value}, so it is not the partition whose input was applied (was the topic recreated?).");
+                throw new KafkaCheckpointPastEndException(offset, ends.High.Value, group);
             }
         }
 
@@ -65,4 +63,13 @@ internal sealed class KafkaCheckpointWriter(KafkaClients clients) : IKafkaCheckp
                 "does not accept them: stop the consumers of the group (the application that used it before) and start again.", e);
         }
     }
+}
+
+/// <summary>A checkpoint to set lies past its partition's end: the partition is not the one whose input was applied.</summary>
+public sealed class KafkaCheckpointPastEndException(TopicPartitionOffset checkpoint, long end, string groupId)
+    : InvalidOperationException(
+        $"Cannot set the checkpoint of {checkpoint.Topic}[{checkpoint.Partition.Value}] (consumer group {groupId}) to {checkpoint.Offset.Value}: " +
+        $"the partition ends at {end}, so it is not the partition whose input was applied (was the topic recreated, or is the broker a new one?).")
+{
+    public TopicPartitionOffset Checkpoint { get; } = checkpoint;
 }

@@ -89,6 +89,9 @@ public sealed class RetiredRuntimeDatabase(string provider, string connectionStr
             """,
             ("@g", groupId), ("@n", name), ("@s", status));
 
+    /// <summary>Deletes every stored offset, as the upgrade's error message tells an operator to when they are of another Kafka.</summary>
+    public Task DeleteOffsetsAsync() => ExecuteAsync("DELETE FROM hearth_partition_offset");
+
     /// <summary>The upgrade steps recorded for the service.</summary>
     public async Task<List<string>> UpgradeStepsAsync(string serviceId)
     {

@@ -91,7 +91,7 @@ public sealed class UpgradeFromRetiredRuntimeTests(EmbeddedKafkaFixture kafka, I
     }
 
     [Fact]
-    public async Task OffsetsPastThePartitionsEnd_FailTheStart_NamingThePartition()
+    public async Task OffsetsPastThePartitionsEnd_FailTheStart_NamingThePartition_UntilDeleted()
     {
         // The retired runtime read other topics of the same names (recreated since): its states do not stand at these offsets.
         var topics = kafka.CreateTopics(partitions: 2);
@@ -106,7 +106,13 @@ public sealed class UpgradeFromRetiredRuntimeTests(EmbeddedKafkaFixture kafka, I
         Assert.NotNull(failure);
         Assert.Contains($"{topics.Readings}[1]", Flatten(failure), StringComparison.Ordinal);
         Assert.Contains("the partition ends at 0", Flatten(failure), StringComparison.Ordinal);
+        Assert.Contains("delete the rows of hearth_partition_offset", Flatten(failure), StringComparison.Ordinal);
         Assert.Null(await StoredStates.ThermostatInSqliteAsync(path, "upr-1"));
+
+        // The way on the message names: without the offsets the states carry over, and input is read from the start.
+        await retired.DeleteOffsetsAsync();
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, path, output);
+        Assert.Equal(21, (await StoredStates.ThermostatInSqliteAsync(path, "upr-1"))?.Temperature);
     }
 
     [Fact]
