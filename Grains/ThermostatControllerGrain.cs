@@ -41,6 +41,10 @@ public sealed partial class ThermostatControllerGrain(
     private bool _broken;
     private bool _applied;
 
+    /// <summary>The write-behind timer: armed when only the last measurement changed, fired once, idle otherwise.</summary>
+    private IGrainTimer? _writeBehind;
+    private bool _writeBehindArmed;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var id = ThermostatKeys.ThermostatId(this.GetPrimaryKeyString());
@@ -48,7 +52,6 @@ public sealed partial class ThermostatControllerGrain(
         _commands = this.GetStreamProvider(ThermostatStreams.Provider)
             .GetStream<HeaterCommand>(StreamId.Create(ThermostatStreams.Commands, id));
         _silo = RuntimeIdentity;
-        this.RegisterGrainTimer(WriteBehindAsync, options.Value.WriteBehindInterval, options.Value.WriteBehindInterval);
         metrics.Activated();
         return Task.CompletedTask;
     }
@@ -132,6 +135,7 @@ public sealed partial class ThermostatControllerGrain(
         {
             // Only the last measurement changed: written behind.
             _dirty = true;
+            ArmWriteBehind();
             return;
         }
 
@@ -202,8 +206,34 @@ public sealed partial class ThermostatControllerGrain(
         _dirty = false;
     }
 
+    /// <summary>
+    /// Has the state written <see cref="ThermostatGrainOptions.WriteBehindInterval"/> from now, unless that is
+    /// arranged already. A controller with nothing to write keeps no timer running: a silo with many idle
+    /// controllers spends nothing on them.
+    /// </summary>
+    private void ArmWriteBehind()
+    {
+        if (_writeBehindArmed)
+        {
+            return;
+        }
+
+        var interval = options.Value.WriteBehindInterval;
+        if (_writeBehind is null)
+        {
+            _writeBehind = this.RegisterGrainTimer(WriteBehindAsync, interval, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            _writeBehind.Change(interval, Timeout.InfiniteTimeSpan);
+        }
+
+        _writeBehindArmed = true;
+    }
+
     private async Task WriteBehindAsync(CancellationToken cancellationToken)
     {
+        _writeBehindArmed = false;
         if (_dirty && !_broken)
         {
             await Guard(WriteAsync);

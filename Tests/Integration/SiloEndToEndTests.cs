@@ -43,6 +43,31 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
     }
 
     [Fact]
+    public async Task AReadingThatOnlyRefreshesTheMeasurement_IsWrittenBehind_EachTime_WhileTheControllerStaysActive()
+    {
+        var topics = kafka.CreateTopics(partitions: 1);
+        var database = _directory.File("behind.db");
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output,
+            new Dictionary<string, string?> { ["Grains:WriteBehindInterval"] = "00:00:00.500", ["Grains:IdleTimeout"] = "01:00:00" });
+        await fleet.PublishSettingsAsync([new ThermostatSetting("wb-1", 21, 0.5, 0.5)], silo, Timeout);
+
+        // Below the band: a command, written at once; then within it: no command, only the measurement.
+        fleet.PublishReadings([new ThermostatReading("wb-1", 20.0, Fleet.Clock)]);
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "the reading that commands");
+        foreach (var (temperature, minute) in new[] { (20.7, 1), (20.8, 2) })
+        {
+            fleet.PublishReadings([new ThermostatReading("wb-1", temperature, Fleet.Clock.AddMinutes(minute))]);
+            await Poll.UntilAsync(
+                async () => (await StoredStates.ThermostatInSqliteAsync(database, "wb-1"))?.LastMeasurement == temperature,
+                Timeout, $"{temperature} written behind");
+        }
+
+        Assert.Equal(1, silo.Metrics.Activations);
+        Assert.Equal(1, silo.Metrics.Totals.Commands);
+    }
+
+    [Fact]
     public async Task Restart_OnTheSameDatabase_KeepsState_AndAppliesNothingTwice()
     {
         var topics = kafka.CreateTopics(partitions: 3);
