@@ -56,7 +56,11 @@ public static class ThermostatSiloBuilderExtensions
         {
             kafka.ConfigureKafka(options => options.Configure(o => Apply(settings, o)));
             kafka.UseDataAdapter((_, _) => new ThermostatDataAdapter(settings.Topics.Readings, settings.Topics.Settings));
-            kafka.ConfigurePullingAgent(options => options.Configure(o => o.MaxEventDeliveryTime = settings.Grains.MaxDeliveryTime));
+            kafka.ConfigurePullingAgent(options => options.Configure(o =>
+            {
+                o.MaxEventDeliveryTime = settings.Grains.MaxDeliveryTime;
+                o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(settings.Kafka.PollIntervalMs);
+            }));
             configureKafka?.Invoke(kafka);
         });
 

@@ -36,8 +36,13 @@ public interface ISiloKafkaStreamConfigurator : ISiloPersistentStreamConfigurato
 /// <summary>The Kafka stream provider's configurator: a persistent stream provider with Kafka's defaults.</summary>
 public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurator, ISiloKafkaStreamConfigurator
 {
-    /// <summary>How often an idle queue is polled; Kafka reads never block the pulling agent, so short is cheap.</summary>
-    public static readonly TimeSpan DefaultPollPeriod = TimeSpan.FromMilliseconds(10);
+    /// <summary>
+    /// How often a caught-up queue is polled (Orleans' <c>StreamPullingAgentOptions.GetQueueMsgsTimerPeriod</c>).
+    /// A read never blocks, but Orleans' pulling agent looks at every stream the queue has seen on each poll, so a
+    /// silo spends in proportion to its streams over this period; the input waits for the next poll, half of it
+    /// on average. 50 ms: about a tenth of a core for 100,000 streams, against 0.6 at 10 ms.
+    /// </summary>
+    public static readonly TimeSpan DefaultPollPeriod = TimeSpan.FromMilliseconds(50);
 
     public SiloKafkaStreamConfigurator(string name, Action<Action<IServiceCollection>> configureServices)
         : base(name, configureServices, KafkaAdapterFactory.Create)
