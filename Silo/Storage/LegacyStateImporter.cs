@@ -110,7 +110,7 @@ public sealed partial class LegacyStateImporter(
                 "drop its tables (deploy/README.md, upgrading).", e);
         }
 
-        var result = await CarryOverAsync(reader.ReadStatesAsync(cancellationToken), offsets, cancellationToken);
+        var result = await CarryOverAsync(reader.ReadStatesAsync(cancellationToken), checkpoints.ToLookup(c => c.Partition.Value), cancellationToken);
 
         var detail = $"{result.Imported} thermostat states imported, {result.Kept} kept as already stored, {result.Unreadable} unreadable; " +
             $"consumer group {groupId} set to the stored offsets of {checkpoints.Count} input partitions";
@@ -125,13 +125,13 @@ public sealed partial class LegacyStateImporter(
         return result;
     }
 
+    /// <summary>Writes each state that can be read, with its positions at <paramref name="checkpoints"/> of its partition.</summary>
     private async Task<LegacyImportResult> CarryOverAsync(
-        IAsyncEnumerable<LegacyState> states, ILookup<int, LegacyOffset> offsets, CancellationToken cancellationToken)
+        IAsyncEnumerable<LegacyState> states, ILookup<int, TopicPartitionOffset> checkpoints, CancellationToken cancellationToken)
     {
         var grainStorage = services.GetRequiredKeyedService<IGrainStorage>(ThermostatStorage.ProviderName);
         var grains = services.GetRequiredService<IGrainFactory>();
         var streams = new ThermostatDataAdapter(topics.Readings, topics.Settings);
-        var inputTopics = topics.InputTopics.ToHashSet(StringComparer.Ordinal);
         int imported = 0, kept = 0, unreadable = 0;
 
         await Parallel.ForEachAsync(states, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (legacy, _) =>
@@ -142,12 +142,9 @@ public sealed partial class LegacyStateImporter(
                 return;
             }
 
-            foreach (var (topic, next) in offsets[legacy.Partition])
+            foreach (var next in checkpoints[legacy.Partition].Where(c => c.Offset.Value > 0))
             {
-                if (next > 0 && inputTopics.Contains(topic))
-                {
-                    state.AppliedThrough(streams.StreamOf(topic), topic, legacy.Partition, next - 1);
-                }
+                state.AppliedThrough(streams.StreamOf(next.Topic), next.Topic, legacy.Partition, next.Offset.Value - 1);
             }
 
             var grainId = grains.GetGrain<IThermostatControllerGrain>(ThermostatKeys.GrainKey(legacy.ThermostatId)).GetGrainId();
