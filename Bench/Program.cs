@@ -62,6 +62,7 @@ for (var i = 0; i < systems.Length; i++)
     await using var system = systems[i](run);
     Console.Write($"{system.Name}: ");
     await system.StartAsync();
+    var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
     // The silo's first phase: every thermostat's controller is activated (state read, stream subscribed).
     (double Seconds, long Processed)? allActive = null;
     while (system.Processed < input.Messages)
@@ -75,6 +76,8 @@ for (var i = 0; i < systems.Length; i++)
     }
 
     var processedSeconds = Stopwatch.GetElapsedTime(system.StartedAt).TotalSeconds;
+    // How busy the machine's cores were meanwhile (the whole process: the embedded broker too).
+    var busyCores = (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds / processedSeconds;
     if (allActive is { } phase && system is SiloSystem silo)
     {
         Console.Write(string.Create(CultureInfo.InvariantCulture,
@@ -93,7 +96,7 @@ for (var i = 0; i < systems.Length; i++)
     var latency = await LatencyProbe.RunAsync(system, input, rate, TimeSpan.FromSeconds(latencySeconds), input.Messages);
     results.Add((system.Name, input.Messages / processedSeconds, completeSeconds, latency, commands));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{input.Messages / processedSeconds:N0} msgs/s, all handled in {processedSeconds:F2} s, flushed/durable at {completeSeconds:F2} s"));
+        $"{input.Messages / processedSeconds:N0} msgs/s, all handled in {processedSeconds:F2} s ({busyCores:F2} of {Environment.ProcessorCount} cores busy), flushed/durable at {completeSeconds:F2} s"));
 }
 
 Directory.Delete(work, recursive: true);
