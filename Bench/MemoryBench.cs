@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
 using Hearth.Grains.Interfaces;
@@ -59,6 +60,13 @@ internal static class MemoryBench
             return delivered >= 2.0 * grains && activations >= grains;
         }, TimeSpan.FromMinutes(10), $"{grains:N0} controllers active", () => Task.FromResult($"{activations:N0} active, {delivered:N0} delivered"));
         var (resident, peak) = Memory(silo.Pid);
+
+        // Idle: once each controller's write-behind of its last measurement has fired, nothing arrives.
+        await Task.Delay(WriteBehindSettle);
+        var cpuBefore = CpuSeconds(silo.Pid);
+        var watch = Stopwatch.StartNew();
+        await Task.Delay(IdleWindow);
+        var idleCores = (CpuSeconds(silo.Pid) - cpuBefore) / watch.Elapsed.TotalSeconds;
         await silo.StopAsync(TimeSpan.FromSeconds(120));
         Directory.Delete(directory, recursive: true);
 
@@ -67,8 +75,28 @@ internal static class MemoryBench
             $"resident: idle {idle / 1048576.0:F0} MB, with {activations:N0} active {resident / 1048576.0:F0} MB, peak {peak / 1048576.0:F0} MB"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"per active controller: {(resident - idle) / activations:F0} bytes resident, {(peak - idle) / activations:F0} bytes at the peak"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"idle with {activations:N0} active: {idleCores:F2} cores busy (the silo process over {IdleWindow.TotalSeconds:F0} s, input stopped {(WriteBehindSettle + IdleWindow).TotalSeconds:F0} s before the end)"));
         return 0;
     }
+
+    /// <summary>Longer than Grains:WriteBehindInterval (10 s): the last measurements are written by then.</summary>
+    private static readonly TimeSpan WriteBehindSettle = TimeSpan.FromSeconds(15);
+
+    private static readonly TimeSpan IdleWindow = TimeSpan.FromSeconds(20);
+
+    /// <summary>The CPU time a process has used (user and system), in seconds, from /proc/PID/stat.</summary>
+    private static double CpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return ticks / (double)ClockTicksPerSecond;
+    }
+
+    /// <summary>The kernel's USER_HZ, which /proc reports CPU times in: 100 on Linux.</summary>
+    private const int ClockTicksPerSecond = 100;
 
     /// <summary>VmRSS and VmHWM (peak resident) of a process, in bytes.</summary>
     private static (double Resident, double Peak) Memory(int pid)
