@@ -23,6 +23,12 @@ public sealed class SimulationTests(EmbeddedKafkaFixture kafka, ITestOutputHelpe
             Duration = TimeSpan.FromSeconds(22),
             Warmup = TimeSpan.FromSeconds(10),
             TimeScale = 60,
+            // Rooms warm a degree in 4 simulated minutes (4 s here) and cool one in 8: the room physics runs on
+            // the wall clock, so a stall of this whole test process (the silo runs in it; Orleans has reported
+            // the thread pool stalled for a second on a busy CI machine) lets rooms drift uncontrolled while it
+            // lasts. At this pace a second's stall moves a room a quarter of a degree, not half of one.
+            HeatMinutes = 4,
+            CoolMinutes = 8,
             InitialSpread = 2,
             ReportEvery = TimeSpan.FromMilliseconds(500),
         };
