@@ -85,18 +85,12 @@ internal static class MemoryBench
 
     private static readonly TimeSpan IdleWindow = TimeSpan.FromSeconds(20);
 
-    /// <summary>The CPU time a process has used (user and system), in seconds, from /proc/PID/stat.</summary>
+    /// <summary>The CPU time a process has used (user and system), in seconds.</summary>
     private static double CpuSeconds(int pid)
     {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return ticks / (double)ClockTicksPerSecond;
+        using var process = Process.GetProcessById(pid);
+        return process.TotalProcessorTime.TotalSeconds;
     }
-
-    /// <summary>The kernel's USER_HZ, which /proc reports CPU times in: 100 on Linux.</summary>
-    private const int ClockTicksPerSecond = 100;
 
     /// <summary>VmRSS and VmHWM (peak resident) of a process, in bytes.</summary>
     private static (double Resident, double Peak) Memory(int pid)
