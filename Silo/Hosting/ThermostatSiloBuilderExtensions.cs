@@ -5,6 +5,7 @@ using Hearth.Streaming.Kafka.Hosting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Serialization;
 using Orleans.Runtime.Hosting;
 
 namespace Hearth.Silo.Hosting;
@@ -12,6 +13,9 @@ namespace Hearth.Silo.Hosting;
 /// <summary>What every silo of Hearth runs, whatever hosts it (the silo executable, a test cluster).</summary>
 public static class ThermostatSiloBuilderExtensions
 {
+    /// <summary>The namespace of Npgsql's exceptions, which Orleans is told to serialize.</summary>
+    public const string PostgresExceptionNamespace = "Npgsql";
+
     /// <summary>
     /// Adds thermostat control to a silo: the controller grains with their state in the configured database
     /// (schema applied at start), fed by the Kafka stream provider over the configured topics.
@@ -31,6 +35,10 @@ public static class ThermostatSiloBuilderExtensions
                 o.Invariant = "Npgsql";
                 o.ConnectionString = storage.EffectiveConnectionString;
             });
+            // A failed read or write throws Npgsql's exceptions out of the grain; without this, Orleans cannot send
+            // them to a caller on another silo (the pulling agent that delivered), which then sees a
+            // CodecNotFoundException instead of the database's error.
+            silo.Services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add(PostgresExceptionNamespace));
         }
         else
         {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Serialization;
 using Orleans.Runtime.Providers;
 using Orleans.Streams;
 
@@ -44,6 +45,9 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
     /// </summary>
     public static readonly TimeSpan DefaultPollPeriod = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>The namespace of Confluent.Kafka's exceptions, which Orleans is told to serialize.</summary>
+    public const string KafkaExceptionNamespace = "Confluent.Kafka";
+
     public SiloKafkaStreamConfigurator(string name, Action<Action<IServiceCollection>> configureServices)
         : base(name, configureServices, KafkaAdapterFactory.Create)
     {
@@ -63,6 +67,10 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
             services.AddOptions<StreamPubSubOptions>(name).Configure(o => o.PubSubType = StreamPubSubType.ImplicitOnly);
             services.AddOptions<StreamPullingAgentOptions>(name).Configure(o => o.GetQueueMsgsTimerPeriod = DefaultPollPeriod);
             services.TryAddSingleton(TimeProvider.System);
+            // A grain whose publishing fails throws Confluent.Kafka's exception (KafkaException): Orleans serializes
+            // only exceptions of the namespaces it is told of, and a failure it cannot serialize reaches a caller on
+            // another silo as a CodecNotFoundException instead of what went wrong.
+            services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add(KafkaExceptionNamespace));
         });
     }
 }

@@ -150,6 +150,22 @@ public sealed class KafkaStreamProviderTests(EmbeddedKafkaFixture kafka, ITestOu
     }
 
     [Fact]
+    public async Task PublishingWhatKafkaRefuses_FailsTheCaller_WithKafkasError()
+    {
+        var topics = ProviderTopics.Create(kafka, partitions: 2);
+        await using var cluster = await ProviderCluster.StartAsync(kafka, topics, output);
+
+        // Over the producer's message.max.bytes (1,000,000): Kafka refuses it. The caller (here a client, as the
+        // pulling agent on another silo is for a controller) gets what Kafka said, not a serialization failure.
+        var error = await Assert.ThrowsAsync<KafkaException>(() =>
+            cluster.Client.GetGrain<IRecorderGrain>(Prefix() + "big").PublishAsync("provider-output", new string('x', 1_100_000)));
+
+        // Kafka's error code is in the message: an exception crosses silos with its message, not its fields.
+        Assert.StartsWith($"Publishing to {topics.Output} failed: ", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith($"({Confluent.Kafka.ErrorCode.MsgSizeTooLarge})", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task QueuesMoveWhenASiloJoinsAndWhenOneStops_AndNoMessageIsLost()
     {
         var topics = ProviderTopics.Create(kafka, partitions: 6);
