@@ -9,9 +9,11 @@ internal static class BenchSilos
     /// <summary>
     /// Starts a silo and waits until it is active and listening. With a PostgreSQL <paramref name="database"/> it
     /// joins the run's cluster; without one it is a single silo on a SQLite file in <paramref name="directory"/>.
+    /// With <paramref name="sharesMachine"/>, it runs as silos sharing a machine do (<see cref="SiloProcess.SharingAMachine"/>).
     /// </summary>
     public static async Task<SiloProcess> StartAsync(string bootstrap, string run, string name, string? database, string? directory = null,
-        string readingsTopic = "readings", string settingsTopic = "settings", IReadOnlyDictionary<string, string?>? more = null)
+        string readingsTopic = "readings", string settingsTopic = "settings", IReadOnlyDictionary<string, string?>? more = null,
+        bool sharesMachine = false)
     {
         var settings = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
@@ -35,7 +37,7 @@ internal static class BenchSilos
             settings[key] = value;
         }
 
-        var silo = SiloProcess.Start(name, settings, output: null);
+        var silo = SiloProcess.Start(name, settings, output: null, sharesMachine ? SiloProcess.SharingAMachine : null);
         await silo.WaitUntilActiveAsync(TimeSpan.FromSeconds(90));
         await silo.WaitForLineAsync(l => l.Contains("Now listening on:", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "listening");
         return silo;

@@ -35,7 +35,9 @@ internal static class ClusterBench
             {
                 for (var i = 0; i < count; i++)
                 {
-                    silos.Add(await BenchSilos.StartAsync(kafka.BootstrapServers, run, $"{run}-silo{i}", database, readingsTopic: "in", settingsTopic: "in"));
+                    // Each as it would be deployed: one silo alone on the machine, three sharing it as local-cluster.sh runs them.
+                    silos.Add(await BenchSilos.StartAsync(kafka.BootstrapServers, run, $"{run}-silo{i}", database, readingsTopic: "in", settingsTopic: "in",
+                        sharesMachine: count > 1));
                 }
 
                 using var http = new HttpClient { BaseAddress = new Uri(silos[0].HttpAddress!) };
@@ -52,7 +54,7 @@ internal static class ClusterBench
                 var seconds = clock.Elapsed.TotalSeconds;
                 results.Add((count, input.Messages / seconds, seconds));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{count} silo(s): {input.Messages / seconds:N0} msgs/s ({seconds:F2} s from the first reading produced to the last one checkpointed)"));
+                    $"{count} silo(s), {(count > 1 ? "workstation" : "server")} GC: {input.Messages / seconds:N0} msgs/s ({seconds:F2} s from the first reading produced to the last one checkpointed)"));
             }
             finally
             {

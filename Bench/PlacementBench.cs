@@ -132,7 +132,7 @@ internal static class PlacementBench
         {
             ["Grains:Placement"] = placement,
             ["Grains:Rebalance"] = rebalance ? "true" : "false",
-        });
+        }, sharesMachine: true);
 
     private static async Task<JsonElement> MeAsync(HttpClient http)
     {

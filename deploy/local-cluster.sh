@@ -46,7 +46,11 @@ start_silo() {
         return 0
     fi
     # Every silo on 127.0.0.1: each its own HTTP, Orleans silo and gateway ports, one PostgreSQL for membership and state.
-    nohup dotnet "$SILO_DLL" \
+    # Workstation GC: the silos share this machine's cores, and with the silo's own server GC (a collector thread per
+    # core in every process) their collections stalled each other for seconds (./bench.sh cluster, three silos on
+    # two cores: 30,800 against 25,900 readings/s, medians of six runs each, and Orleans warned of a stalled runtime
+    # once in those six runs against 18 times). A silo alone on its machine keeps server GC (43,700 against 39,700).
+    DOTNET_gcServer=0 nohup dotnet "$SILO_DLL" \
         --Urls="http://127.0.0.1:$port" \
         --Silo:Name="$name" \
         --Orleans:SiloPort=$((11110 + index)) \

@@ -50,8 +50,22 @@ public sealed partial class SiloProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <c>Hearth.Silo</c> with <paramref name="settings"/> as <c>--Key=value</c> arguments.</summary>
-    public static SiloProcess Start(string name, IReadOnlyDictionary<string, string?> settings, Action<string>? output)
+    /// <summary>
+    /// The runtime settings of a silo that shares its machine with other silos, as <c>deploy/local-cluster.sh</c>
+    /// runs them: workstation GC. The silo's own server GC gives each process a collector thread per core, and
+    /// with three silos on two cores their collections stalled each other for seconds (see local-cluster.sh).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> SharingAMachine = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["DOTNET_gcServer"] = "0",
+    };
+
+    /// <summary>
+    /// Starts <c>Hearth.Silo</c> with <paramref name="settings"/> as <c>--Key=value</c> arguments and
+    /// <paramref name="environment"/> (runtime settings such as <see cref="SharingAMachine"/>) in its environment.
+    /// </summary>
+    public static SiloProcess Start(string name, IReadOnlyDictionary<string, string?> settings, Action<string>? output,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -71,6 +85,11 @@ public sealed partial class SiloProcess : IAsyncDisposable
         start.Environment["Logging__Console__FormatterOptions__ColorBehavior"] = "Disabled";
         start.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var silo = new SiloProcess(name, process, output);
         process.OutputDataReceived += (_, e) => silo.OnLine(e.Data);

@@ -8,7 +8,8 @@ namespace Hearth.Tests.Infrastructure;
 /// <summary>
 /// Several silos, each a process of its own, against one embedded Kafka and one PostgreSQL database that holds
 /// both the Orleans membership table and the grain states: add a silo, stop one (SIGTERM), kill one (SIGKILL),
-/// freeze one (SIGSTOP). What only real processes show; in-process clusters are Orleans' InProcessTestCluster.
+/// freeze one (SIGSTOP). What only real processes show; in-process clusters are Orleans' InProcessTestCluster. The
+/// silos share the machine as local-cluster.sh's do, with their runtime settings (<see cref="SiloProcess.SharingAMachine"/>).
 /// </summary>
 public sealed class TestCluster : IStoresInput, IAsyncDisposable
 {
@@ -63,7 +64,7 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
     {
         var settings = new Dictionary<string, string?>(_settings) { ["Silo:Name"] = name }.With(TestPorts.Silo()).With(overrides);
 
-        var silo = SiloProcess.Start(name, settings, _output.AsLog());
+        var silo = SiloProcess.Start(name, settings, _output.AsLog(), SiloProcess.SharingAMachine);
         _silos[name] = silo;
         await silo.WaitUntilActiveAsync(StartTimeout);
         await silo.WaitForLineAsync(l => l.Contains("Now listening on:", StringComparison.Ordinal), StartTimeout, "listening");
