@@ -29,15 +29,16 @@ internal static class ClusterBench
                 kafka.CreateTopic($"{run}-{topic}", partitions);
             }
 
+            // Each as it would be deployed: one silo alone on the machine, three sharing it as local-cluster.sh runs them.
+            var sharesMachine = count > 1;
             var database = await PostgresServer.CreateDatabaseAsync();
             var silos = new List<SiloProcess>();
             try
             {
                 for (var i = 0; i < count; i++)
                 {
-                    // Each as it would be deployed: one silo alone on the machine, three sharing it as local-cluster.sh runs them.
                     silos.Add(await BenchSilos.StartAsync(kafka.BootstrapServers, run, $"{run}-silo{i}", database, readingsTopic: "in", settingsTopic: "in",
-                        sharesMachine: count > 1));
+                        sharesMachine: sharesMachine));
                 }
 
                 using var http = new HttpClient { BaseAddress = new Uri(silos[0].HttpAddress!) };
@@ -54,7 +55,7 @@ internal static class ClusterBench
                 var seconds = clock.Elapsed.TotalSeconds;
                 results.Add((count, input.Messages / seconds, seconds));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{count} silo(s), {(count > 1 ? "workstation" : "server")} GC: {input.Messages / seconds:N0} msgs/s ({seconds:F2} s from the first reading produced to the last one checkpointed)"));
+                    $"{count} silo(s), {(sharesMachine ? "workstation" : "server")} GC: {input.Messages / seconds:N0} msgs/s ({seconds:F2} s from the first reading produced to the last one checkpointed)"));
             }
             finally
             {
