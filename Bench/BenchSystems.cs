@@ -245,7 +245,7 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
         });
         _kafka = _app.Services.GetRequiredKeyedService<IKafkaStreamStatus>(ThermostatStreams.Provider);
         _metrics = _app.Services.GetRequiredService<ThermostatMetrics>();
-        await _app.StartAsync();
+        await SiloApplication.StartAsync(_app);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (_kafka.Topics.Count == 0 || _kafka.Partitions().Count < _kafka.Topics.Sum(t => t.Partitions))
         {

@@ -14,7 +14,7 @@ try
     }
 
     await using var app = SiloApplication.Build(args);
-    await app.RunAsync();
+    await SiloApplication.RunAsync(app);
     return Environment.ExitCode;
 }
 catch (PortInUseException e)
@@ -25,7 +25,7 @@ catch (PortInUseException e)
 }
 catch (IOException e) when (e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
 {
-    // Another process took the HTTP port between the check and the bind.
+    // Another process took the HTTP port between the check and the bind; the silo, started by then, has left the cluster.
     Console.Error.WriteLine($"Silo could not start: {e.Message}");
     return 69;
 }

@@ -8,6 +8,7 @@ using Hearth.Silo.Diagnostics;
 using Hearth.Silo.EmbeddedKafka;
 using Hearth.Streaming.Kafka.Native;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 
@@ -17,7 +18,7 @@ namespace Hearth.Silo.Hosting;
 /// Builds the silo: one process hosting ASP.NET Core and an Orleans silo. The same composition serves the
 /// executable, the tests and the benchmark.
 /// </summary>
-public static class SiloApplication
+public static partial class SiloApplication
 {
     /// <summary>
     /// Creates the silo's application. Configuration comes from <c>appsettings.json</c>, environment
@@ -72,6 +73,59 @@ public static class SiloApplication
         return app;
     }
 
+    /// <summary>Starts the silo, then runs it until the host is told to stop (SIGTERM, Ctrl+C), and stops it gracefully.</summary>
+    public static async Task RunAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        await StartAsync(app, cancellationToken).ConfigureAwait(false);
+        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts the silo. If Orleans started and what starts after it failed (the HTTP server, say, on a port taken
+    /// since the check), the silo is stopped gracefully before the failure is thrown, as on SIGTERM: it leaves the
+    /// cluster and hands its partitions over instead of running on with no host around it.
+    /// </summary>
+    /// <remarks>
+    /// A silo whose own start failed part-way cannot be stopped: Orleans refuses to stop a silo that is not
+    /// running, and stopping its lifecycle directly leaves its disposal waiting for that stop forever. Its
+    /// process has to exit (the executable does, with the one-line error); the cluster then declares it dead.
+    /// </remarks>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception failure) when (app.Services.GetRequiredService<SiloStartProgress>().Started)
+        {
+            await StopStartedSiloAsync(app, failure).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task StopStartedSiloAsync(WebApplication app, Exception failure)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SiloApplication).FullName!);
+        LogStoppingAfterFailedStart(logger, failure.Message);
+        using var timeout = new CancellationTokenSource(app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
+        try
+        {
+            await app.StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            LogStopAfterFailedStartFailed(logger, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The silo started but the host did not ({Reason}); stopping the silo gracefully")]
+    private static partial void LogStoppingAfterFailedStart(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping the silo after the host's failed start did not complete; the cluster declares it dead once its process exits")]
+    private static partial void LogStopAfterFailedStartFailed(ILogger logger, Exception exception);
+
     private static void ConfigureSilo(ISiloBuilder silo, SiloSettings settings, SiloEndpoints endpoints)
     {
         var orleans = settings.Orleans;
@@ -110,6 +164,8 @@ public static class SiloApplication
             .BindConfiguration($"{OrleansOptions.SectionName}:Membership");
         silo.AddThermostatControl(settings);
         silo.AddDashboard();
+        silo.Services.AddSingleton<SiloStartProgress>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloStartProgress>());
     }
 
     private static void AddEndpointServices(IServiceCollection services)

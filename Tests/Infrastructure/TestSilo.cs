@@ -73,7 +73,18 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
         var silo = new TestSilo(app, name, new KafkaCheckpoints(bootstrapServers, topics.GroupId));
         try
         {
-            await app.StartAsync();
+            await SiloApplication.StartAsync(app);
+        }
+        catch
+        {
+            // A silo that failed to start refuses a stop; one whose host failed after it started was stopped.
+            silo._stopped = true;
+            await app.DisposeAsync();
+            throw;
+        }
+
+        try
+        {
             await Poll.UntilAsync(
                 () => Task.FromResult(silo.Kafka.Topics.Count > 0 &&
                     (!waitForEveryPartition || silo.Kafka.Partitions().Count == silo.Kafka.Topics.Sum(t => t.Partitions))),
@@ -82,9 +93,7 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
         }
         catch
         {
-            // Not stopped: a silo that failed to start refuses a stop (which would hide why it failed).
-            silo._stopped = true;
-            await app.DisposeAsync();
+            await silo.DisposeAsync();
             throw;
         }
     }
