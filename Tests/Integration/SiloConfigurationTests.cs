@@ -136,7 +136,7 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     private async Task StartAsync(Dictionary<string, string?> settings)
     {
         await using var app = Build(settings);
-        await app.StartAsync();
+        await SiloApplication.StartAsync(app);
         await app.StopAsync();
     }
 }
