@@ -63,6 +63,10 @@ public static class ThermostatKeys
     public static string? Problem(string thermostatId) =>
         string.IsNullOrWhiteSpace(thermostatId) ? "the id is empty"
         : thermostatId.Length > MaxLength ? $"the id is {thermostatId.Length} characters long; at most {MaxLength} are allowed"
-        : thermostatId.Any(char.IsControl) ? "the id contains control characters"
+        : HasControlCharacters(thermostatId) ? "the id contains control characters"
         : null;
+
+    /// <summary>Whether the id holds a control character (Unicode's Cc: U+0000-U+001F, U+007F-U+009F), checked for every message.</summary>
+    private static bool HasControlCharacters(string thermostatId) =>
+        thermostatId.AsSpan().ContainsAnyInRange('\u0000', '\u001F') || thermostatId.AsSpan().ContainsAnyInRange('\u007F', '\u009F');
 }
