@@ -89,7 +89,8 @@ public static partial class SiloApplication
     /// <remarks>
     /// A silo whose own start failed part-way cannot be stopped: Orleans refuses to stop a silo that is not
     /// running, and stopping its lifecycle directly leaves its disposal waiting for that stop forever. Its
-    /// process has to exit (the executable does, with the one-line error); the cluster then declares it dead.
+    /// process has to exit (the executable does, with the one-line error); the other silos then declare it dead
+    /// (one that failed while joining, once Orleans' <c>MaxJoinAttemptTime</c> has passed, five minutes by default).
     /// </remarks>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
     {
