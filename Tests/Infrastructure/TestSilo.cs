@@ -75,11 +75,21 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
         {
             await SiloApplication.StartAsync(app);
         }
-        catch
+        catch (Exception e)
         {
             // A silo that failed to start refuses a stop; one whose host failed after it started was stopped.
             silo._stopped = true;
+            var partWay = app.Services.GetRequiredService<SiloStartProgress>().FailedPartWay;
             await app.DisposeAsync();
+            if (partWay)
+            {
+                // What started of it runs on in this process (its grain directory spins on a disposed membership
+                // service, two cores' worth), slowing every later test: such a start belongs in a silo process.
+                throw new InvalidOperationException(
+                    $"{name} failed part-way through Orleans' start, which leaves it running in the test process; " +
+                    "test a start that fails there with SiloProcess.", e);
+            }
+
             throw;
         }
 
