@@ -1,15 +1,13 @@
 namespace Hearth.Silo.Hosting;
 
 /// <summary>
-/// How far the Orleans silo got in starting: <see cref="Began"/> once the first stage of its lifecycle starts,
-/// <see cref="Started"/> once the last does, after every other stage.
+/// How far the Orleans silo got in starting: <see cref="Started"/> once the last stage of its lifecycle starts,
+/// after every other stage; <see cref="FailedPartWay"/> if its first stage started and its last did not.
 /// </summary>
 internal sealed class SiloStartProgress : ILifecycleParticipant<ISiloLifecycle>
 {
     private volatile bool _began;
     private volatile bool _started;
-
-    public bool Began => _began;
 
     public bool Started => _started;
 
