@@ -50,14 +50,13 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
             ["Storage:ConnectionString"] = $"Data Source={databasePath}",
         }).With(TestPorts.Silo());
 
-    /// <summary>Starts a silo and waits until it pulls every partition of its topics (a silo joining others: until its provider runs).</summary>
-    public static async Task<TestSilo> StartAsync(
+    /// <summary>Builds a test silo's application, not started: its settings, then <paramref name="overrides"/>; its log to <paramref name="output"/>.</summary>
+    public static WebApplication Build(
         string bootstrapServers, TestTopics topics, string databasePath, ITestOutputHelper? output,
-        IDictionary<string, string?>? overrides = null, string name = "silo", bool waitForEveryPartition = true)
+        IDictionary<string, string?>? overrides = null, string name = "silo")
     {
         var settings = Settings(bootstrapServers, topics, databasePath, name).With(overrides);
-
-        var app = SiloApplication.Build([], builder =>
+        return SiloApplication.Build([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.ClearProviders();
@@ -70,6 +69,14 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
                 builder.Logging.AddProvider(new TestOutputLoggerProvider(output, name));
             }
         });
+    }
+
+    /// <summary>Starts a silo and waits until it pulls every partition of its topics (a silo joining others: until its provider runs).</summary>
+    public static async Task<TestSilo> StartAsync(
+        string bootstrapServers, TestTopics topics, string databasePath, ITestOutputHelper? output,
+        IDictionary<string, string?>? overrides = null, string name = "silo", bool waitForEveryPartition = true)
+    {
+        var app = Build(bootstrapServers, topics, databasePath, output, overrides, name);
         var silo = new TestSilo(app, name, new KafkaCheckpoints(bootstrapServers, topics.GroupId));
         try
         {

@@ -3,9 +3,7 @@ using System.Net.Sockets;
 using Hearth.Silo.Hosting;
 using Hearth.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -47,17 +45,11 @@ public sealed class FailedStartTests(EmbeddedKafkaFixture kafka, ITestOutputHelp
     }
 
     private WebApplication Build(TestTopics topics, string database, string name) =>
-        SiloApplication.Build([], builder =>
+        TestSilo.Build(kafka.BootstrapServers, topics, "unused.db", output, new Dictionary<string, string?>
         {
-            builder.Configuration.AddInMemoryCollection(TestSilo.Settings(kafka.BootstrapServers, topics, "unused.db", name).With(new Dictionary<string, string?>
-            {
-                ["Storage:Provider"] = "postgres",
-                ["Storage:ConnectionString"] = database,
-            }));
-            builder.Logging.ClearProviders();
-            builder.Logging.AddFilter("Orleans", LogLevel.Warning);
-            builder.Logging.AddProvider(new TestOutputLoggerProvider(output, name));
-        });
+            ["Storage:Provider"] = "postgres",
+            ["Storage:ConnectionString"] = database,
+        }, name);
 
     private static async Task<List<int>> MemberStatusesAsync(string database, string clusterId)
     {
