@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Confluent.Kafka;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
@@ -42,6 +43,9 @@ public static class ThermostatsApi
     /// <summary>On every answer: the silo that produced it.</summary>
     public const string ServedByHeader = "X-Hearth-Served-By";
 
+    /// <summary>What a 503 answers in <c>Retry-After</c>.</summary>
+    public const string RetryAfterSeconds = "2";
+
     public const double MinTemperature = -50;
     public const double MaxTemperature = 100;
     public const double MaxDelta = 50;
@@ -54,9 +58,13 @@ public static class ThermostatsApi
         return app;
     }
 
-    /// <summary>A grain call from whichever silo got the request: Orleans routes it to the controller's activation.</summary>
+    /// <summary>
+    /// A grain call from whichever silo got the request: Orleans routes it to the controller's activation. While the
+    /// silo holding it has crashed and is not yet declared dead, the call is repeated (<see cref="UnreachableSiloRetry"/>),
+    /// then answered 503 with <c>Retry-After</c>.
+    /// </summary>
     private static async Task<IResult> GetAsync(
-        string id, IGrainFactory grains, IClusterMembershipService membership,
+        string id, HttpContext context, IGrainFactory grains, IClusterMembershipService membership, UnreachableSiloRetry retry,
         [FromKeyedServices(ThermostatStreams.Provider)] IKafkaStreamStatus kafka, IOptions<TopicsOptions> topics)
     {
         if (InvalidId(id) is { } invalid)
@@ -64,7 +72,19 @@ public static class ThermostatsApi
             return invalid;
         }
 
-        var status = await grains.GetGrain<IThermostatControllerGrain>(ThermostatKeys.GrainKey(id)).GetStatusAsync();
+        var controller = grains.GetGrain<IThermostatControllerGrain>(ThermostatKeys.GrainKey(id));
+        ThermostatStatus? status;
+        try
+        {
+            status = await retry.RunAsync(controller.GetStatusAsync, $"Reading thermostat {id}", context.RequestAborted);
+        }
+        catch (Exception e) when (UnreachableSiloRetry.IsUnreachable(e))
+        {
+            return Unavailable(context, "Thermostat controller unreachable",
+                $"The silo holding the controller of thermostat '{id}' has stopped answering and the cluster has not yet moved the controller " +
+                $"({UnreachableSiloRetry.Reason(e)}). Retry shortly.");
+        }
+
         if (status is null)
         {
             return Results.Problem($"Thermostat '{id}' has never sent a reading or received a setting.", statusCode: StatusCodes.Status404NotFound,
@@ -113,10 +133,27 @@ public static class ThermostatsApi
         }
 
         var setting = new ThermostatSetting(id, temperature!.Value, upDelta!.Value, downDelta!.Value);
-        var landed = await kafka.Publisher.PublishAsync(topics.Value.Settings, Encoding.UTF8.GetBytes(id), ThermostatJson.Encode(setting),
-            cancellationToken: cancellationToken);
+        TopicPartitionOffset landed;
+        try
+        {
+            landed = await kafka.Publisher.PublishAsync(topics.Value.Settings, Encoding.UTF8.GetBytes(id), ThermostatJson.Encode(setting),
+                cancellationToken: cancellationToken);
+        }
+        catch (KafkaException e)
+        {
+            // Not known to be published: the client repeats the PUT (a setting published twice is applied twice, to the same effect).
+            return Unavailable(request.HttpContext, "Setting not published", $"Kafka did not take the setting for '{id}': {e.Message}. Retry shortly.");
+        }
+
         return Results.Accepted($"/api/thermostats/{Uri.EscapeDataString(id)}",
             new SettingAccepted(id, landed.Topic, landed.Partition.Value, landed.Offset.Value));
+    }
+
+    /// <summary>503 with a reason, and when to try again.</summary>
+    private static IResult Unavailable(HttpContext context, string title, string detail)
+    {
+        context.Response.Headers.RetryAfter = RetryAfterSeconds;
+        return Results.Problem(detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: title);
     }
 
     private static double? Number(JsonElement body, string name, double min, double max, Dictionary<string, string[]> errors)

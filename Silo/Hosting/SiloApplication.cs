@@ -58,9 +58,16 @@ public static partial class SiloApplication
         var app = builder.Build();
         // Created now, so that it sees every measurement from the first message on.
         app.Services.GetRequiredService<PrometheusMetrics>();
+        // A failure no endpoint answers itself is a 500 with a problem body (and logged once, with its stack trace).
+        app.UseExceptionHandler();
         app.Use((context, next) =>
         {
-            context.Response.Headers[ThermostatsApi.ServedByHeader] = settings.Silo.Name;
+            // When the response starts, so that an answer the exception handler rewrote carries it too.
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers[ThermostatsApi.ServedByHeader] = settings.Silo.Name;
+                return Task.CompletedTask;
+            });
             return next(context);
         });
         app.MapHealthChecks("/health/live", new() { Predicate = check => check.Tags.Contains("live") });
@@ -177,6 +184,7 @@ public static partial class SiloApplication
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
         });
         services.AddProblemDetails();
+        services.AddSingleton<UnreachableSiloRetry>();
         services.AddSingleton<PrometheusMetrics>();
         services.AddHostedService<OtlpMetricsExporter>();
         // Registered after Orleans: they start once the silo is active.
