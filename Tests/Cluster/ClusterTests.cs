@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
@@ -19,36 +20,60 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
     [Fact]
-    public async Task UnderLoad_AddAStopOneKillOne_NothingLostNothingAppliedTwice()
+    public async Task UnderLoadBehindNginx_AddAStopOneKillOne_NothingLostNothingAppliedTwice_EveryRequestAnswered()
     {
         const int partitions = 6;
         var topics = kafka.CreateTopics(partitions);
         var ids = Enumerable.Range(0, 1000).Select(i => $"c-{i}").ToList();
         var setpoints = ids.ToDictionary(id => id, id => 19.0 + (int.Parse(id[2..], CultureInfo.InvariantCulture) % 5));
         await using var cluster = await TestCluster.CreateAsync(kafka, topics, output);
+        // Every silo's ports are known beforehand, so the balancer lists silo-d before it joins (as a deployment's would).
+        var ports = new[] { "silo-a", "silo-b", "silo-c", "silo-d" }.ToDictionary(name => name, _ => TestPorts.Silo());
         foreach (var name in new[] { "silo-a", "silo-b", "silo-c" })
         {
-            await cluster.StartSiloAsync(name);
+            await cluster.StartSiloAsync(name, ports[name]);
         }
 
+        using var balancer = NginxLoadBalancer.Start(ports.Values.Select(p => p["Urls"]!));
         using var fleet = new Fleet(kafka, topics);
         await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, setpoints[id], 0.5, 0.5)), cluster, Timeout);
 
         await using var load = ContinuousLoad.Start(kafka, topics, ids, setpoints, fleet.Replay, ratePerSecond: 1000);
+        await using var probe = ApiProbe.Start(balancer.Address, ids);
         await load.WaitForMoreAsync(3000);
-        await cluster.StartSiloAsync("silo-d");
+        await cluster.StartSiloAsync("silo-d", ports["silo-d"]);
         await WaitForQueuesAsync(cluster, s => s.Contains("silo-d"), "silo-d pulls partitions");
         await load.WaitForMoreAsync(3000);
         var graceful = await MeasureRecoveryAsync(cluster, () => cluster.StopSiloAsync("silo-b"));
         await load.WaitForMoreAsync(3000);
+        // Someone looks at thermostats whose controllers live on silo-c as it dies.
+        var onVictim = await HostedOnAsync(balancer.Address, ids.Take(300), "silo-c");
+        await using var victimProbe = ApiProbe.Start(balancer.Address, onVictim);
         var crash = await MeasureRecoveryAsync(cluster, () =>
         {
             cluster.KillSilo("silo-c");
             return Task.CompletedTask;
         });
         await load.WaitForMoreAsync(3000);
+        var answers = await probe.StopAsync();
+        var victimAnswers = await victimProbe.StopAsync();
         await load.StopAsync();
         await cluster.WaitForStoredAsync(cluster.EndOffsets(topics.Readings), Timeout, "all readings");
+
+        // Through the balancer, every look at a thermostat was answered with its state, through the join, the stop and
+        // the kill alike: a request for a controller on the killed silo waited until the cluster had moved it.
+        foreach (var (what, all) in new[] { ("any thermostat", answers), ("silo-c's thermostats", victimAnswers) })
+        {
+            var failed = all.Where(a => a.Status != 200).ToList();
+            Assert.True(failed.Count == 0, $"{failed.Count} of {all.Count} requests for {what} through nginx failed, first: {failed.FirstOrDefault()}");
+        }
+
+        Assert.Equal(["silo-a", "silo-b", "silo-c", "silo-d"], answers.Select(a => a.ServedBy!).Distinct().Order());
+        var api = $"cluster under load through nginx: {answers.Count} requests for any thermostat and {victimAnswers.Count} for {onVictim.Count} " +
+                  $"of the killed silo's, all answered 200; the slowest {answers.Max(a => a.Took).TotalSeconds:F2} s and " +
+                  $"{victimAnswers.Max(a => a.Took).TotalSeconds:F2} s (waiting for the cluster to declare the silo dead)";
+        output.WriteLine(api);
+        TestArtifacts.Record(api);
         var recovery = $"cluster under load ({load.Sent} readings, {2 * partitions} partitions, 4 silos, probe timeout 2 s, commit 100 ms): " +
                        $"every partition processing again {graceful.TotalSeconds:F2} s after a graceful stop, {crash.TotalSeconds:F2} s after a kill";
         output.WriteLine(recovery);
@@ -144,6 +169,24 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
             () => Task.FromResult(cluster.Committed(cluster.Topics.Readings).All(c => c.Value > baseline[c.Key])),
             Timeout, "every partition processing again");
         return clock.Elapsed;
+    }
+
+    /// <summary>Those of <paramref name="ids"/> whose controllers <paramref name="silo"/> hosts, asked through the API.</summary>
+    private static async Task<List<string>> HostedOnAsync(Uri api, IEnumerable<string> ids, string silo)
+    {
+        using var http = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(30) };
+        var hosted = new List<string>();
+        foreach (var id in ids)
+        {
+            var state = await http.GetFromJsonAsync<JsonElement>($"/api/thermostats/{id}");
+            if (state.GetProperty("owner").GetString() == silo)
+            {
+                hosted.Add(id);
+            }
+        }
+
+        Assert.True(hosted.Count > 0, $"{silo} hosts none of the thermostats asked");
+        return hosted;
     }
 
     /// <summary>Waits until the silos pulling the queues (every queue owned) satisfy <paramref name="owners"/>; returns the view.</summary>
