@@ -147,6 +147,7 @@ public sealed partial class ClusterWatcher(
     private async Task WatchMembershipAsync(CancellationToken stoppingToken)
     {
         var known = new Dictionary<SiloAddress, SiloStatus>();
+        var first = true;
         try
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken))
@@ -158,8 +159,15 @@ public sealed partial class ClusterWatcher(
                     {
                         known[address] = member.Status;
                         changes.Add(new ClusterEvent(time.GetUtcNow(), address.ToString(), member.Name, StatusName(member.Status), ""));
+                        if (!first)
+                        {
+                            // What the cluster is as this silo joined is in the event log; what changes after is logged too.
+                            LogMembershipChanged(logger, member.Name, address.ToString(), StatusName(member.Status));
+                        }
                     }
                 }
+
+                first = false;
 
                 if (changes.Count > 0)
                 {
@@ -178,6 +186,9 @@ public sealed partial class ClusterWatcher(
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} ({SiloAddress}) is {Status}")]
+    private static partial void LogMembershipChanged(ILogger logger, string silo, string siloAddress, string status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report to the cluster directory ({Reason}); the next report follows in two seconds")]
     private static partial void LogReportFailed(ILogger logger, string reason);
