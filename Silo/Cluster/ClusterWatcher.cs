@@ -147,11 +147,12 @@ public sealed partial class ClusterWatcher(
     private async Task WatchMembershipAsync(CancellationToken stoppingToken)
     {
         var known = new Dictionary<SiloAddress, SiloStatus>();
-        var first = true;
         try
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken))
             {
+                // The first snapshot is the cluster as this silo found it.
+                var joining = known.Count == 0;
                 var changes = new List<ClusterEvent>();
                 foreach (var (address, member) in snapshot.Members)
                 {
@@ -159,15 +160,13 @@ public sealed partial class ClusterWatcher(
                     {
                         known[address] = member.Status;
                         changes.Add(new ClusterEvent(time.GetUtcNow(), address.ToString(), member.Name, StatusName(member.Status), ""));
-                        if (!first)
+                        if (!joining)
                         {
-                            // What the cluster is as this silo joined is in the event log; what changes after is logged too.
+                            // What the cluster was as this silo joined is in the event log; what changes after is logged too.
                             LogMembershipChanged(logger, member.Name, address.ToString(), StatusName(member.Status));
                         }
                     }
                 }
-
-                first = false;
 
                 if (changes.Count > 0)
                 {
