@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
+using Hearth.Silo.Cluster;
 using Hearth.Silo.Configuration;
 using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.Options;
@@ -43,9 +44,6 @@ public static class ThermostatsApi
     /// <summary>On every answer: the silo that produced it.</summary>
     public const string ServedByHeader = "X-Hearth-Served-By";
 
-    /// <summary>What a 503 answers in <c>Retry-After</c>.</summary>
-    public const string RetryAfterSeconds = "2";
-
     public const double MinTemperature = -50;
     public const double MaxTemperature = 100;
     public const double MaxDelta = 50;
@@ -80,7 +78,7 @@ public static class ThermostatsApi
         }
         catch (Exception e) when (UnreachableSiloRetry.IsUnreachable(e))
         {
-            return Unavailable(context, "Thermostat controller unreachable",
+            return ApiResults.Unavailable(context, "Thermostat controller unreachable",
                 $"The silo holding the controller of thermostat '{id}' has stopped answering and the cluster has not yet moved the controller " +
                 $"({UnreachableSiloRetry.Reason(e)}). Retry shortly.");
         }
@@ -142,18 +140,11 @@ public static class ThermostatsApi
         catch (KafkaException e)
         {
             // Not known to be published: the client repeats the PUT (a setting published twice is applied twice, to the same effect).
-            return Unavailable(request.HttpContext, "Setting not published", $"Kafka did not take the setting for '{id}': {e.Message}. Retry shortly.");
+            return ApiResults.Unavailable(request.HttpContext, "Setting not published", $"Kafka did not take the setting for '{id}': {e.Message}. Retry shortly.");
         }
 
         return Results.Accepted($"/api/thermostats/{Uri.EscapeDataString(id)}",
             new SettingAccepted(id, landed.Topic, landed.Partition.Value, landed.Offset.Value));
-    }
-
-    /// <summary>503 with a reason, and when to try again.</summary>
-    private static IResult Unavailable(HttpContext context, string title, string detail)
-    {
-        context.Response.Headers.RetryAfter = RetryAfterSeconds;
-        return Results.Problem(detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: title);
     }
 
     private static double? Number(JsonElement body, string name, double min, double max, Dictionary<string, string[]> errors)

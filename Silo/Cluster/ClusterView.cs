@@ -63,6 +63,7 @@ public sealed partial class ClusterView(
     IOptions<Orleans.Configuration.ClusterOptions> cluster,
     ILocalSiloDetails silo,
     TimeProvider time,
+    UnreachableSiloRetry retry,
     ILogger<ClusterView> logger) : BackgroundService
 {
     private static readonly TimeSpan HistoryLength = TimeSpan.FromMinutes(10);
@@ -82,12 +83,16 @@ public sealed partial class ClusterView(
         }
     }
 
-    /// <summary>The cluster now.</summary>
+    /// <summary>
+    /// The cluster now. Reads of the directory that Orleans refuses because its silo crashed are repeated until the
+    /// cluster has moved it (<see cref="UnreachableSiloRetry"/>), whose last refusal is thrown.
+    /// </summary>
     public async Task<ClusterSnapshot> GetAsync(CancellationToken cancellationToken)
     {
         var directory = grains.GetGrain<IClusterDirectoryGrain>(IClusterDirectoryGrain.Key);
-        var reports = (await directory.GetReportsAsync().WaitAsync(cancellationToken)).ToDictionary(r => r.SiloAddress, StringComparer.Ordinal);
-        var events = await directory.GetEventsAsync(50).WaitAsync(cancellationToken);
+        var reports = (await retry.RunAsync(() => directory.GetReportsAsync().WaitAsync(cancellationToken), "Reading the cluster directory", cancellationToken))
+            .ToDictionary(r => r.SiloAddress, StringComparer.Ordinal);
+        var events = await retry.RunAsync(() => directory.GetEventsAsync(50).WaitAsync(cancellationToken), "Reading the cluster's events", cancellationToken);
         var now = time.GetUtcNow();
         var silos = membership.CurrentSnapshot.Members.Values
             .OrderBy(m => m.Name, StringComparer.Ordinal)

@@ -1,4 +1,4 @@
-namespace Hearth.Silo.Api;
+namespace Hearth.Silo.Cluster;
 
 /// <summary>
 /// Repeats a grain call that Orleans refused because the silo holding the grain's activation stopped answering

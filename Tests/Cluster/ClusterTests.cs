@@ -39,16 +39,18 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, setpoints[id], 0.5, 0.5)), cluster, Timeout);
 
         await using var load = ContinuousLoad.Start(kafka, topics, ids, setpoints, fleet.Replay, ratePerSecond: 1000);
-        await using var probe = ApiProbe.Start(balancer.Address, ids);
+        await using var probe = ApiProbe.Start(balancer.Address, ids.Select(ApiProbe.Thermostat).ToList());
         await load.WaitForMoreAsync(3000);
         await cluster.StartSiloAsync("silo-d", ports["silo-d"]);
         await WaitForQueuesAsync(cluster, s => s.Contains("silo-d"), "silo-d pulls partitions");
         await load.WaitForMoreAsync(3000);
         var graceful = await MeasureRecoveryAsync(cluster, () => cluster.StopSiloAsync("silo-b"));
         await load.WaitForMoreAsync(3000);
-        // Someone looks at thermostats whose controllers live on silo-c as it dies.
+        // Someone looks at thermostats whose controllers live on silo-c as it dies, and at the cluster (whose directory
+        // grain silo-c may hold).
         var onVictim = await HostedOnAsync(balancer.Address, ids.Take(300), "silo-c");
-        await using var victimProbe = ApiProbe.Start(balancer.Address, onVictim);
+        var victimPaths = onVictim.SelectMany((id, i) => i % 4 == 0 ? ["/api/cluster", ApiProbe.Thermostat(id)] : new[] { ApiProbe.Thermostat(id) }).ToList();
+        await using var victimProbe = ApiProbe.Start(balancer.Address, victimPaths);
         var crash = await MeasureRecoveryAsync(cluster, () =>
         {
             cluster.KillSilo("silo-c");
@@ -62,7 +64,7 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
 
         // Through the balancer, every look at a thermostat was answered with its state, through the join, the stop and
         // the kill alike: a request for a controller on the killed silo waited until the cluster had moved it.
-        foreach (var (what, all) in new[] { ("any thermostat", answers), ("silo-c's thermostats", victimAnswers) })
+        foreach (var (what, all) in new[] { ("any thermostat", answers), ("silo-c's thermostats and the cluster", victimAnswers) })
         {
             var failed = all.Where(a => a.Status != 200).ToList();
             Assert.True(failed.Count == 0, $"{failed.Count} of {all.Count} requests for {what} through nginx failed, first: {failed.FirstOrDefault()}");
@@ -70,7 +72,7 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
 
         Assert.Equal(["silo-a", "silo-b", "silo-c", "silo-d"], answers.Select(a => a.ServedBy!).Distinct().Order());
         var api = $"cluster under load through nginx: {answers.Count} requests for any thermostat and {victimAnswers.Count} for {onVictim.Count} " +
-                  $"of the killed silo's, all answered 200; the slowest {answers.Max(a => a.Took).TotalSeconds:F2} s and " +
+                  $"of the killed silo's thermostats and the cluster view, all answered 200; the slowest {answers.Max(a => a.Took).TotalSeconds:F2} s and " +
                   $"{victimAnswers.Max(a => a.Took).TotalSeconds:F2} s (waiting for the cluster to declare the silo dead)";
         output.WriteLine(api);
         TestArtifacts.Record(api);
@@ -178,7 +180,7 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         var hosted = new List<string>();
         foreach (var id in ids)
         {
-            var state = await http.GetFromJsonAsync<JsonElement>($"/api/thermostats/{id}");
+            var state = await http.GetFromJsonAsync<JsonElement>(ApiProbe.Thermostat(id));
             if (state.GetProperty("owner").GetString() == silo)
             {
                 hosted.Add(id);

@@ -4,8 +4,8 @@ using Hearth.Silo.Api;
 namespace Hearth.Tests.Infrastructure;
 
 /// <summary>
-/// An operator looking at thermostats while the cluster changes: <c>GET /api/thermostats/{id}</c> for one id after
-/// another, one request at a time, until stopped; every answer recorded.
+/// An operator looking at the API while the cluster changes: <c>GET</c> of one path after another (thermostats,
+/// <c>/api/cluster</c>), one request at a time, until stopped; every answer recorded.
 /// </summary>
 public sealed class ApiProbe : IAsyncDisposable
 {
@@ -16,17 +16,20 @@ public sealed class ApiProbe : IAsyncDisposable
     private readonly List<Answer> _answers = [];
     private readonly Task _run;
 
-    private ApiProbe(Uri address, IReadOnlyList<string> ids)
+    private ApiProbe(Uri address, IReadOnlyList<string> paths)
     {
-        // Longer than the API waits for a crashed silo's controller (plus the balancer's retries on other silos).
+        // Longer than a silo waits for a grain on a crashed silo to move (UnreachableSiloRetry.Window).
         _http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
-        _run = Task.Run(() => RunAsync(ids));
+        _run = Task.Run(() => RunAsync(paths));
     }
 
     /// <summary>One answer: its status (0 if none came), how long it took, the silo that gave it and the body if it failed.</summary>
-    public sealed record Answer(string Id, int Status, TimeSpan Took, string? ServedBy, string? Body);
+    public sealed record Answer(string Path, int Status, TimeSpan Took, string? ServedBy, string? Body);
 
-    public static ApiProbe Start(Uri address, IReadOnlyList<string> ids) => new(address, ids);
+    /// <summary>The path of a thermostat's state.</summary>
+    public static string Thermostat(string id) => $"/api/thermostats/{Uri.EscapeDataString(id)}";
+
+    public static ApiProbe Start(Uri address, IReadOnlyList<string> paths) => new(address, paths);
 
     /// <summary>Stops asking and returns every answer, in order.</summary>
     public async Task<IReadOnlyList<Answer>> StopAsync()
@@ -47,24 +50,24 @@ public sealed class ApiProbe : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task RunAsync(IReadOnlyList<string> ids)
+    private async Task RunAsync(IReadOnlyList<string> paths)
     {
         for (var i = 0; !_stop.IsCancellationRequested; i++)
         {
-            var id = ids[i % ids.Count];
+            var path = paths[i % paths.Count];
             var clock = Stopwatch.StartNew();
             Answer answer;
             try
             {
                 // Not cancelled by the stop: a request under way is always answered and recorded.
-                using var response = await _http.GetAsync($"/api/thermostats/{Uri.EscapeDataString(id)}");
+                using var response = await _http.GetAsync(path);
                 var servedBy = response.Headers.TryGetValues(ThermostatsApi.ServedByHeader, out var values) ? values.FirstOrDefault() : null;
                 var body = response.IsSuccessStatusCode ? null : await response.Content.ReadAsStringAsync();
-                answer = new Answer(id, (int)response.StatusCode, clock.Elapsed, servedBy, body);
+                answer = new Answer(path, (int)response.StatusCode, clock.Elapsed, servedBy, body);
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                answer = new Answer(id, 0, clock.Elapsed, null, e.Message);
+                answer = new Answer(path, 0, clock.Elapsed, null, e.Message);
             }
 
             _answers.Add(answer);

@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using Hearth.Silo.Api;
+using Hearth.Silo.Cluster;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
