@@ -2,12 +2,19 @@ namespace Hearth.Grains.Interfaces;
 
 /// <summary>
 /// The controller of one thermostat, addressed by <see cref="ThermostatKeys.GrainKey"/> of the thermostat id.
-/// It receives readings and settings from Kafka and publishes <see cref="HeaterCommand"/>s; this interface is
-/// what callers may ask of it.
+/// It is given the readings and settings read from Kafka and publishes <see cref="HeaterCommand"/>s.
 /// </summary>
 [Alias("hearth.IThermostatControllerGrain")]
 public interface IThermostatControllerGrain : IGrainWithStringKey
 {
+    /// <summary>
+    /// Applies <paramref name="inputs"/> (this thermostat's, in partition order), skipping those applied already, and
+    /// completes once their effects are durable: the commands they caused are in Kafka and the state that records a
+    /// setting or a command is written.
+    /// </summary>
+    [Alias("Apply")]
+    Task ApplyAsync(ThermostatInputs inputs);
+
     /// <summary>
     /// The controller's current state, or null for a thermostat that has never sent a reading or received a
     /// setting (the activation such a call creates goes away at once and stores nothing).

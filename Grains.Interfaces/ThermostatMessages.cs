@@ -42,3 +42,45 @@ public sealed record HeaterCommand(
     [property: Id(3)] double Setpoint,
     [property: Id(4)] long Seq,
     [property: Id(5)] DateTimeOffset Timestamp);
+
+/// <summary>
+/// Where an input was read: its offset in a partition of a source (a Kafka topic). Offsets order the inputs of
+/// one partition; <paramref name="Log"/> tells apart two lives of a source under one name (a topic deleted and
+/// created again starts its offsets over), so offsets are compared only within one log.
+/// </summary>
+/// <param name="Source">The topic.</param>
+/// <param name="Log">Which life of the source the offset counts in; empty when nothing tells them apart.</param>
+[GenerateSerializer, Immutable, Alias("hearth.InputPosition")]
+public readonly record struct InputPosition(
+    [property: Id(0)] string Source,
+    [property: Id(1)] int Partition,
+    [property: Id(2)] long Offset,
+    [property: Id(3)] string Log);
+
+/// <summary>A reading or setting for a controller, with where it was read and when it reached Kafka.</summary>
+/// <param name="ArrivedAt">When the message reached Kafka (its message timestamp).</param>
+[GenerateSerializer, Immutable, Alias("hearth.ThermostatInput")]
+public sealed record ThermostatInput(
+    [property: Id(0)] ThermostatMessage Message,
+    [property: Id(1)] InputPosition Position,
+    [property: Id(2)] DateTimeOffset ArrivedAt);
+
+/// <summary>What one delivery brings one controller: its inputs of one partition, in the partition's order.</summary>
+[GenerateSerializer, Immutable, Alias("hearth.ThermostatInputs")]
+public sealed class ThermostatInputs
+{
+    public ThermostatInputs(ThermostatInput[] items, string deliveredBy)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        Items = items;
+        DeliveredBy = deliveredBy;
+    }
+
+    /// <summary>The inputs, in partition order.</summary>
+    [Id(0)]
+    public ThermostatInput[] Items { get; private set; }
+
+    /// <summary>The silo that read the inputs from Kafka (its identity), so a controller can count local and remote deliveries.</summary>
+    [Id(1)]
+    public string DeliveredBy { get; private set; }
+}

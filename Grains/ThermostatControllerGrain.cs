@@ -1,20 +1,17 @@
 using Hearth.Grains.Interfaces;
-using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Storage;
-using Orleans.Streams;
-using Orleans.Streams.Core;
 
 namespace Hearth.Grains;
 
 /// <summary>
-/// Hosts a <see cref="ThermostatController"/> as an Orleans grain: one activation per thermostat, fed by
-/// implicit subscriptions to the thermostat's readings and settings streams, publishing heater commands.
+/// Hosts a <see cref="ThermostatController"/> as an Orleans grain: one activation per thermostat, given its readings
+/// and settings by the <see cref="ThermostatDispatcherGrain"/> of their partition, publishing heater commands.
 /// </summary>
 /// <remarks>
-/// <para>Within one delivery, in this order: skip inputs already applied (offset not above the one stored for
-/// their stream and partition); apply the rest; publish the commands and wait until Kafka has them; write
+/// <para>Within one call of <see cref="ApplyAsync"/>, in this order: skip inputs already applied (offset not above the one stored for
+/// their source partition); apply the rest; publish the commands and wait until Kafka has them; write
 /// the state if a setting or a command changed it; only then complete the delivery, which lets the
 /// partition's checkpoint pass the inputs. A delivery that only refreshed the last measurement is written
 /// behind (<see cref="ThermostatGrainOptions.WriteBehindInterval"/>, and on deactivation): losing it in a
@@ -25,17 +22,14 @@ namespace Hearth.Grains;
 /// applied, the same commands) is written over it, so measurements applied by an activation that ran beside
 /// another after a silo failed are not lost.</para>
 /// </remarks>
-[ImplicitStreamSubscription(ThermostatStreams.Readings)]
-[ImplicitStreamSubscription(ThermostatStreams.Settings)]
 public sealed partial class ThermostatControllerGrain(
     [PersistentState(ThermostatStorage.StateName, ThermostatStorage.ProviderName)] IPersistentState<ThermostatState> state,
     ThermostatMetrics metrics,
     IOptions<ThermostatGrainOptions> options,
     ILogger<ThermostatControllerGrain> logger)
-    : Grain, IThermostatControllerGrain, IStreamSubscriptionObserver
+    : Grain, IThermostatControllerGrain
 {
     private ThermostatController _controller = null!;
-    private IAsyncStream<HeaterCommand> _commands = null!;
     private string _silo = "";
     private bool _dirty;
     private bool _broken;
@@ -48,9 +42,8 @@ public sealed partial class ThermostatControllerGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var id = ThermostatKeys.ThermostatId(this.GetPrimaryKeyString());
+        state.State.Upgrade();
         _controller = new ThermostatController(id, state.State);
-        _commands = this.GetStreamProvider(ThermostatStreams.Provider)
-            .GetStream<HeaterCommand>(StreamId.Create(ThermostatStreams.Commands, id));
         _silo = RuntimeIdentity;
         metrics.Activated();
         return Task.CompletedTask;
@@ -79,14 +72,6 @@ public sealed partial class ThermostatControllerGrain(
         }
     }
 
-    public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
-    {
-        ArgumentNullException.ThrowIfNull(handleFactory);
-        // Each input stream carries readings and settings in their partition's order (one topic may hold both).
-        var stream = handleFactory.StreamId.GetNamespace()!;
-        await handleFactory.Create<ThermostatMessage>().ResumeAsync(items => OnInputsAsync(stream, items));
-    }
-
     public Task<ThermostatStatus?> GetStatusAsync()
     {
         if (!state.RecordExists && !_applied)
@@ -99,27 +84,31 @@ public sealed partial class ThermostatControllerGrain(
         return Task.FromResult<ThermostatStatus?>(_controller.GetStatus() with { Silo = _silo });
     }
 
-    private async Task OnInputsAsync(string stream, IList<SequentialItem<ThermostatMessage>> items)
+    public async Task ApplyAsync(ThermostatInputs inputs)
     {
-        CountDelivery(items);
+        ArgumentNullException.ThrowIfNull(inputs);
+        metrics.Delivery(string.Equals(inputs.DeliveredBy, _silo, StringComparison.Ordinal));
         List<HeaterCommand>? commands = null;
         List<DateTimeOffset>? causes = null;
         var decided = false;
-        foreach (var item in items)
+        var changed = false;
+        foreach (var input in inputs.Items)
         {
-            if (!IsNew(stream, item.Token))
+            if (!state.State.Advance(input.Position))
             {
+                metrics.Duplicate();
                 continue;
             }
 
-            switch (item.Item)
+            _applied = changed = true;
+            switch (input.Message)
             {
                 case ThermostatReading reading:
                     metrics.Reading();
                     if (_controller.Apply(reading) is { } command)
                     {
                         (commands ??= []).Add(command);
-                        (causes ??= []).Add(DateTimeOffset.FromUnixTimeMilliseconds(((KafkaSequenceToken)item.Token).TimestampMs));
+                        (causes ??= []).Add(input.ArrivedAt);
                     }
 
                     break;
@@ -133,9 +122,13 @@ public sealed partial class ThermostatControllerGrain(
 
         if (commands is null && !decided)
         {
-            // Only the last measurement changed: written behind.
-            _dirty = true;
-            ArmWriteBehind();
+            // Only the last measurement changed (or nothing did): written behind.
+            if (changed)
+            {
+                _dirty = true;
+                ArmWriteBehind();
+            }
+
             return;
         }
 
@@ -143,7 +136,9 @@ public sealed partial class ThermostatControllerGrain(
         {
             if (commands is not null)
             {
-                await _commands.OnNextBatchAsync(commands);
+                await this.GetStreamProvider(ThermostatStreams.Provider)
+                    .GetStream<HeaterCommand>(StreamId.Create(ThermostatStreams.Commands, _controller.ThermostatId))
+                    .OnNextBatchAsync(commands);
                 for (var i = 0; i < commands.Count; i++)
                 {
                     metrics.Command(commands[i].Action, causes![i]);
@@ -152,29 +147,6 @@ public sealed partial class ThermostatControllerGrain(
 
             await WriteAsync();
         });
-    }
-
-    /// <summary>Counts a delivery as local (read from Kafka by this silo) or remote.</summary>
-    private void CountDelivery<T>(IList<SequentialItem<T>> items)
-    {
-        if (items.Count > 0 && items[0].Token is KafkaSequenceToken { ReadBy: { } readBy })
-        {
-            metrics.Delivery(string.Equals(readBy, _silo, StringComparison.Ordinal));
-        }
-    }
-
-    /// <summary>Whether the input at <paramref name="token"/> is new to this thermostat (and records that it is applied now).</summary>
-    private bool IsNew(string stream, StreamSequenceToken token)
-    {
-        var position = (KafkaSequenceToken)token;
-        if (!state.State.Advance(stream, position.Topic, position.Partition, position.Offset, position.Incarnation))
-        {
-            metrics.Duplicate();
-            return false;
-        }
-
-        _applied = true;
-        return true;
     }
 
     /// <summary>
@@ -193,6 +165,7 @@ public sealed partial class ThermostatControllerGrain(
             var mine = state.State;
             await state.ReadStateAsync();
             var stored = state.State;
+            stored.Upgrade();
             state.State = mine;
             if (!mine.Extends(stored))
             {

@@ -12,6 +12,12 @@ public sealed class ThermostatGrainOptions
     /// settings and commands, are written at once). A crash loses at most this much of the last measurements.
     /// </summary>
     public TimeSpan WriteBehindInterval { get; set; } = DefaultWriteBehindInterval;
+
+    /// <summary>
+    /// How long a controller's inputs are retried while applying them fails (storage or Kafka down, a failing
+    /// controller) before they are dead-lettered and its partition goes on.
+    /// </summary>
+    public TimeSpan MaxDeliveryTime { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Where the thermostat grains' state is stored.</summary>

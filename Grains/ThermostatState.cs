@@ -10,8 +10,11 @@ namespace Hearth.Grains;
 [GenerateSerializer, Alias("hearth.ThermostatState")]
 public sealed class ThermostatState
 {
-    /// <summary>The format of this state as stored; raised when the format changes incompatibly.</summary>
-    public const int CurrentFormat = 1;
+    /// <summary>
+    /// The format of this state as stored; raised when the format changes incompatibly. 2: positions per source
+    /// partition, each with its log (<see cref="Applied"/>).
+    /// </summary>
+    public const int CurrentFormat = 2;
 
     [Id(0)]
     public int Format { get; set; } = CurrentFormat;
@@ -48,66 +51,88 @@ public sealed class ThermostatState
     public List<RecentCommand> RecentCommands { get; set; } = [];
 
     /// <summary>
-    /// The offset of the last input applied, per input stream and Kafka partition
-    /// (<c>stream|topic/partition</c>): an input at or below it was applied already and is skipped.
+    /// The position of the last input applied from each source partition: an input at or below it (in the same
+    /// log) was applied already and is skipped.
     /// </summary>
     [Id(10)]
-    public Dictionary<string, long> Positions { get; set; } = new(StringComparer.Ordinal);
+    public List<InputPosition> Applied { get; set; } = [];
 
-    /// <summary>The log incarnation <see cref="Positions"/> refer to (empty for a durable Kafka cluster).</summary>
+    /// <summary>Positions as format 1 stored them (<c>stream|topic/partition</c>); read once and carried into <see cref="Applied"/>.</summary>
     [Id(11)]
-    public string Incarnation { get; set; } = "";
+    public Dictionary<string, long>? Positions { get; set; }
+
+    /// <summary>The log the format-1 <see cref="Positions"/> refer to.</summary>
+    [Id(12)]
+    public string? Incarnation { get; set; }
 
     /// <summary>
-    /// Records that the input at <paramref name="offset"/> of <paramref name="topic"/>[<paramref name="partition"/>]
-    /// on <paramref name="stream"/> is being applied, unless it was applied already (false: skip it).
-    /// Inputs of another log incarnation make the stored positions meaningless, so they are forgotten.
+    /// Records that the input at <paramref name="position"/> is being applied, unless it was applied already (false:
+    /// skip it). An input of another log of its source partition (a topic created again) starts that partition over.
     /// </summary>
-    public bool Advance(string stream, string topic, int partition, long offset, string incarnation)
+    public bool Advance(InputPosition position)
     {
-        if (!string.Equals(incarnation, Incarnation, StringComparison.Ordinal))
+        for (var i = 0; i < Applied.Count; i++)
         {
-            Positions.Clear();
-            Incarnation = incarnation;
+            var applied = Applied[i];
+            if (applied.Partition != position.Partition || !string.Equals(applied.Source, position.Source, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (string.Equals(applied.Log, position.Log, StringComparison.Ordinal) && position.Offset <= applied.Offset)
+            {
+                return false;
+            }
+
+            // The input's strings replace equal ones read from storage: one copy per silo, not one per controller.
+            Applied[i] = position;
+            return true;
         }
 
-        var key = PositionKey(stream, topic, partition);
-        if (Positions.TryGetValue(key, out var applied) && offset <= applied)
-        {
-            return false;
-        }
-
-        Positions[key] = offset;
+        Applied.Add(position);
         return true;
     }
 
-    /// <summary>
-    /// Records that every input up to and including <paramref name="offset"/> of
-    /// <paramref name="topic"/>[<paramref name="partition"/>] on <paramref name="stream"/> was applied
-    /// (state carried over from elsewhere, consistent with that point of the partition).
-    /// </summary>
-    public void AppliedThrough(string stream, string topic, int partition, long offset) =>
-        Positions[PositionKey(stream, topic, partition)] = offset;
+    /// <summary>Carries format-1 positions (<c>stream|topic/partition</c> with one incarnation) into <see cref="Applied"/>.</summary>
+    public void Upgrade()
+    {
+        if (Format == CurrentFormat)
+        {
+            return;
+        }
 
-    private static string PositionKey(string stream, string topic, int partition) => $"{stream}|{topic}/{partition}";
+        foreach (var (key, offset) in Positions ?? [])
+        {
+            var topicPartition = key[(key.IndexOf('|', StringComparison.Ordinal) + 1)..];
+            var slash = topicPartition.LastIndexOf('/');
+            if (slash > 0 && int.TryParse(topicPartition.AsSpan(slash + 1), System.Globalization.CultureInfo.InvariantCulture, out var partition))
+            {
+                Advance(new InputPosition(topicPartition[..slash], partition, offset, Incarnation ?? ""));
+            }
+        }
+
+        Positions = null;
+        Incarnation = null;
+        Format = CurrentFormat;
+    }
 
     /// <summary>
     /// Whether this state carries on from <paramref name="stored"/>: it applied every input the stored state
-    /// applied (at or above its offset on each of its streams and partitions, in the same log incarnation) and
-    /// the commands the stored state remembers are this state's commands of the same numbers. Inputs arrive in
-    /// order per partition, so such a state is the stored one with more inputs applied, and may replace it.
+    /// applied (at or above its offset in each of its source partitions, in the same log) and the commands the
+    /// stored state remembers are this state's commands of the same numbers. Inputs arrive in order per partition,
+    /// so such a state is the stored one with more inputs applied, and may replace it.
     /// </summary>
     public bool Extends(ThermostatState stored)
     {
         ArgumentNullException.ThrowIfNull(stored);
-        if (!string.Equals(stored.Incarnation, Incarnation, StringComparison.Ordinal) || stored.Seq > Seq)
+        if (stored.Seq > Seq)
         {
             return false;
         }
 
-        foreach (var (key, offset) in stored.Positions)
+        foreach (var theirs in stored.Applied)
         {
-            if (!Positions.TryGetValue(key, out var mine) || mine < offset)
+            if (!Applied.Exists(mine => mine.Source == theirs.Source && mine.Partition == theirs.Partition && mine.Log == theirs.Log && mine.Offset >= theirs.Offset))
             {
                 return false;
             }

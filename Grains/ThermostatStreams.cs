@@ -10,12 +10,12 @@ public static class ThermostatStreams
     public const string Provider = "kafka";
 
     /// <summary>
-    /// Inputs of a thermostat from the readings topic: its readings, and its settings too when they share the
-    /// topic (stream key: its grain key).
+    /// The partitions of the readings topic: readings, and settings too when they share the topic (stream key: the
+    /// partition number; events: <see cref="Interfaces.ThermostatInput"/>).
     /// </summary>
     public const string Readings = "thermostat-readings";
 
-    /// <summary>Inputs of a thermostat from a settings topic of its own (stream key: its grain key).</summary>
+    /// <summary>The partitions of a settings topic of its own (stream key: the partition number).</summary>
     public const string Settings = "thermostat-settings";
 
     /// <summary>Heater commands (stream key: the thermostat id, the Kafka key of the command).</summary>

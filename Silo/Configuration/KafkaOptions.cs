@@ -44,13 +44,6 @@ public sealed class KafkaOptions
     /// <remarks>Allowed range 1..100000000.</remarks>
     public int SiloCacheSize { get; set; } = Streaming.Kafka.Hosting.KafkaStreamOptions.DefaultSiloCacheSize;
 
-    /// <summary>
-    /// How often a partition that is caught up is asked for new messages. Shorter answers sooner; each poll costs
-    /// in proportion to the thermostats the partition has seen (Orleans' pulling agent looks at each).
-    /// </summary>
-    /// <remarks>Allowed range 1..10000.</remarks>
-    public int PollIntervalMs { get; set; } = (int)Streaming.Kafka.Hosting.SiloKafkaStreamConfigurator.DefaultPollPeriod.TotalMilliseconds;
-
     /// <summary>Producer <c>linger.ms</c> for commands and dead letters.</summary>
     /// <remarks>Allowed range 0..900000.</remarks>
     public int LingerMs { get; set; } = Streaming.Kafka.Hosting.KafkaStreamOptions.DefaultLingerMs;

@@ -34,7 +34,6 @@ public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
         OptionChecks.Range(failures, "Kafka:CacheSize", options.CacheSize, 1, 10_000_000);
         OptionChecks.Range(failures, "Kafka:SiloCacheSize", options.SiloCacheSize, 1, 100_000_000);
         OptionChecks.Range(failures, "Kafka:LingerMs", options.LingerMs, 0, 900_000);
-        OptionChecks.Range(failures, "Kafka:PollIntervalMs", options.PollIntervalMs, 1, 10_000);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

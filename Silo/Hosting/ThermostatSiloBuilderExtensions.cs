@@ -1,7 +1,9 @@
 using Hearth.Grains;
+using Hearth.Grains.Interfaces;
 using Hearth.Silo.Configuration;
 using Hearth.Silo.Storage;
 using Hearth.Streaming.Kafka.Hosting;
+using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -56,19 +58,13 @@ public static class ThermostatSiloBuilderExtensions
                 new SchemaInstaller(storage, sp.GetRequiredService<ILogger<SchemaInstaller>>()));
         }
 
-        // A database of the retired Hearth runtime: its thermostat states are carried over before any input is read.
-        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new LegacyStateImporter(
-            storage, settings.Kafka.GroupId, settings.Topics, sp, sp.GetRequiredService<ILogger<LegacyStateImporter>>()));
-
         silo.AddKafkaStreams(ThermostatStreams.Provider, kafka =>
         {
             kafka.ConfigureKafka(options => options.Configure(o => Apply(settings, o)));
-            kafka.UseDataAdapter((_, _) => new ThermostatDataAdapter(settings.Topics.Readings, settings.Topics.Settings));
-            kafka.ConfigurePullingAgent(options => options.Configure(o =>
-            {
-                o.MaxEventDeliveryTime = settings.Grains.MaxDeliveryTime;
-                o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(settings.Kafka.PollIntervalMs);
-            }));
+            kafka.UseDataAdapter((_, _) => new ThermostatDataAdapter());
+            // The dispatcher retries and dead-letters by thermostat itself (Grains:MaxDeliveryTime): the pulling
+            // agent never skips a partition's batch, it delivers it again until the dispatcher completes it.
+            kafka.ConfigurePullingAgent(options => options.Configure(o => o.MaxEventDeliveryTime = Timeout.InfiniteTimeSpan));
             configureKafka?.Invoke(kafka);
         });
 
@@ -78,9 +74,22 @@ public static class ThermostatSiloBuilderExtensions
             o.CollectionAge = idle;
             o.CollectionQuantum = TimeSpan.FromTicks(Math.Min(GrainCollectionOptions.DEFAULT_COLLECTION_QUANTUM.Ticks, idle.Ticks / 2));
         });
-        silo.Services.Configure<ThermostatGrainOptions>(o => o.WriteBehindInterval = settings.Grains.WriteBehindInterval);
+        silo.Services.Configure<ThermostatGrainOptions>(o =>
+        {
+            o.WriteBehindInterval = settings.Grains.WriteBehindInterval;
+            o.MaxDeliveryTime = settings.Grains.MaxDeliveryTime;
+        });
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.AddSingleton<ThermostatMetrics>();
+        silo.Services.AddSingleton<IInputDeadLetters>(sp => new KafkaInputDeadLetters(
+            sp.GetRequiredKeyedService<IKafkaDeadLetters>(ThermostatStreams.Provider)));
+        silo.Services.AddSingleton(sp => new ThermostatDispatcher(
+            (id, inputs) => sp.GetRequiredService<IGrainFactory>().GetGrain<IThermostatControllerGrain>(ThermostatKeys.GrainKey(id)).ApplyAsync(inputs),
+            sp.GetRequiredService<IInputDeadLetters>(),
+            sp.GetRequiredService<IOptions<ThermostatGrainOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ThermostatDispatcher>>(),
+            sp.GetRequiredService<IOptions<SiloMessagingOptions>>().Value.ResponseTimeout * 0.8));
         if (settings.Grains.Placement == GrainsOptions.PreferLocalPlacement)
         {
             // Orleans adds its default placement only if none is registered.
@@ -107,7 +116,17 @@ public static class ThermostatSiloBuilderExtensions
         options.GroupId = kafka.GroupId;
         options.Topics = settings.Topics.InputTopics.ToList();
         options.DeadLetterTopic = settings.Topics.DeadLetter;
-        options.NamespaceTopics = new Dictionary<string, string>(StringComparer.Ordinal) { [ThermostatStreams.Commands] = settings.Topics.Commands };
+        // Readings and settings sharing a topic are all on the readings streams.
+        options.NamespaceTopics = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [ThermostatStreams.Readings] = settings.Topics.Readings,
+            [ThermostatStreams.Commands] = settings.Topics.Commands,
+        };
+        if (!string.Equals(settings.Topics.Settings, settings.Topics.Readings, StringComparison.Ordinal))
+        {
+            options.NamespaceTopics[ThermostatStreams.Settings] = settings.Topics.Settings;
+        }
+
         options.AutoCommitIntervalMs = kafka.CommitIntervalMs;
         options.QueuedMinMessages = kafka.QueuedMinMessages;
         options.QueuedMaxMessagesKbytes = kafka.QueuedMaxMessagesKbytes;

@@ -54,6 +54,9 @@ internal sealed class KafkaQueueCache : IQueueCache
     /// <summary>Streams with batches or cursors in the cache.</summary>
     public int StreamCount => _streams.Count;
 
+    /// <summary>Called when a consumer has finished a batch (it may be purged now), on the pulling agent's turn.</summary>
+    public Action? BatchFinished { get; set; }
+
     public int GetMaxAddCount() => _maxAddCount;
 
     public bool IsUnderPressure() => CachedEvents >= _capacity || _budget?.IsExceededBy(CachedEvents) == true;
@@ -328,6 +331,7 @@ internal sealed class KafkaQueueCache : IQueueCache
                 HasCurrent = false;
                 Frontier++;
                 cache.Changed(log);
+                cache.BatchFinished?.Invoke();
             }
 
             if (Frontier < log.End)

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Hearth.Streaming.Kafka.Hosting;
 
 /// <summary>
@@ -36,8 +38,9 @@ public sealed class KafkaStreamOptions
     public string DeadLetterTopic { get; set; } = "";
 
     /// <summary>
-    /// The topic a stream namespace is published to; a namespace not listed here is published to the
-    /// topic of the same name.
+    /// Stream namespaces and their topics, both ways: events published to a namespace's streams go to its topic
+    /// (a namespace not listed here, to the topic of the same name), and an input topic's partitions are streams
+    /// of the first namespace listed for it (a topic not listed here, of the namespace of the same name).
     /// </summary>
     public IDictionary<string, string> NamespaceTopics { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -105,4 +108,16 @@ public sealed class KafkaStreamOptions
     /// <summary>The topic <paramref name="streamNamespace"/> is published to.</summary>
     public string TopicOf(string streamNamespace) =>
         NamespaceTopics.TryGetValue(streamNamespace, out var topic) ? topic : streamNamespace;
+
+    /// <summary>The namespace of the streams of <paramref name="topic"/>'s partitions.</summary>
+    public string NamespaceOf(string topic) =>
+        NamespaceTopics.FirstOrDefault(e => string.Equals(e.Value, topic, StringComparison.Ordinal)).Key ?? topic;
+
+    /// <summary>
+    /// The stream of partition <paramref name="partition"/> of input topic <paramref name="topic"/>: namespace
+    /// <see cref="NamespaceOf"/> the topic, key the partition number (<c>"0"</c>, <c>"1"</c>...). Its events are
+    /// the partition's messages in offset order.
+    /// </summary>
+    public StreamId StreamOf(string topic, int partition) =>
+        StreamId.Create(NamespaceOf(topic), partition.ToString(CultureInfo.InvariantCulture));
 }

@@ -38,12 +38,12 @@ public interface ISiloKafkaStreamConfigurator : ISiloPersistentStreamConfigurato
 public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurator, ISiloKafkaStreamConfigurator
 {
     /// <summary>
-    /// How often a caught-up queue is polled (Orleans' <c>StreamPullingAgentOptions.GetQueueMsgsTimerPeriod</c>).
-    /// A read never blocks, but Orleans' pulling agent looks at every stream the queue has seen on each poll, so a
-    /// silo spends in proportion to its streams over this period; the input waits for the next poll, half of it
-    /// on average. 50 ms: about a tenth of a core for 100,000 streams, against 0.6 at 10 ms.
+    /// The pause of a queue's pulling agent after a read that brought nothing (Orleans'
+    /// <c>StreamPullingAgentOptions.GetQueueMsgsTimerPeriod</c>). A read waits for messages itself (up to a second,
+    /// <see cref="KafkaQueueReceiver.ReceiveWait"/>), so this is not a poll interval: it is how soon the agent
+    /// looks again after a wait that ended empty, or while the queue's cache is full.
     /// </summary>
-    public static readonly TimeSpan DefaultPollPeriod = TimeSpan.FromMilliseconds(50);
+    public static readonly TimeSpan DefaultPollPeriod = TimeSpan.FromMilliseconds(10);
 
     /// <summary>The namespace of Confluent.Kafka's exceptions, which Orleans is told to serialize.</summary>
     public const string KafkaExceptionNamespace = "Confluent.Kafka";
@@ -61,8 +61,7 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
             services.AddTransient<IConfigurationValidator>(sp =>
                 new KafkaStreamOptionsValidator(sp.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), name));
             services.AddKeyedSingleton<IKafkaStreamStatus>(name, (sp, _) => (KafkaAdapterFactory)sp.GetRequiredKeyedService<IQueueAdapterFactory>(name));
-            services.AddKeyedSingleton<IKafkaCheckpoints>(name, (sp, _) => new KafkaCheckpointWriter(
-                new KafkaClients(name, sp.GetOptionsByName<KafkaStreamOptions>(name), sp.GetRequiredService<ILoggerFactory>())));
+            services.AddKeyedSingleton<IKafkaDeadLetters>(name, (sp, _) => (KafkaAdapterFactory)sp.GetRequiredKeyedService<IQueueAdapterFactory>(name));
             // Streams of this provider are consumed by implicit subscriptions; no pub/sub store is needed.
             services.AddOptions<StreamPubSubOptions>(name).Configure(o => o.PubSubType = StreamPubSubType.ImplicitOnly);
             services.AddOptions<StreamPullingAgentOptions>(name).Configure(o => o.GetQueueMsgsTimerPeriod = DefaultPollPeriod);

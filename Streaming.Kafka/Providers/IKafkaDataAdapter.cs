@@ -3,11 +3,16 @@ using Confluent.Kafka;
 namespace Hearth.Streaming.Kafka.Providers;
 
 /// <summary>
-/// What the bytes of a topic mean: turns a consumed Kafka message into an event of a stream, and an event
-/// published to a stream into the bytes of a Kafka message. The provider is generic; a data adapter is
-/// where an application's wire format lives.
+/// What the bytes of a topic mean: turns a consumed Kafka message into an event, and an event published to a
+/// stream into the bytes of a Kafka message. The provider is generic; a data adapter is where an application's
+/// wire format lives.
 /// </summary>
-/// <remarks>Called concurrently from every queue of the provider: implementations must be thread-safe.</remarks>
+/// <remarks>
+/// Every partition of an input topic is one stream (see <see cref="Hosting.KafkaStreamOptions.StreamOf"/>), whose events
+/// are the partition's decoded messages in offset order: an event carries whatever its consumer needs to tell
+/// messages apart (their key, their position). Called concurrently from every partition: implementations must
+/// be thread-safe.
+/// </remarks>
 public interface IKafkaDataAdapter
 {
     /// <summary>
@@ -24,10 +29,11 @@ public interface IKafkaDataAdapter
 /// <summary>A consumed Kafka message, valid for the duration of <see cref="IKafkaDataAdapter.Decode"/>.</summary>
 public readonly ref struct KafkaMessage
 {
-    public KafkaMessage(string topic, int partition, long offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
+    public KafkaMessage(string topic, string topicId, int partition, long offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value,
         bool hasKey, DateTimeOffset timestamp, Headers? headers)
     {
         Topic = topic;
+        TopicId = topicId;
         Partition = partition;
         Offset = offset;
         Key = key;
@@ -38,6 +44,12 @@ public readonly ref struct KafkaMessage
     }
 
     public string Topic { get; }
+
+    /// <summary>
+    /// Which life of the topic the offset counts in (see <see cref="Hosting.KafkaStreamOptions.LogIncarnation"/>): offsets are
+    /// comparable only between messages of the same topic id. Empty when nothing tells lives apart.
+    /// </summary>
+    public string TopicId { get; }
 
     public int Partition { get; }
 
@@ -58,17 +70,14 @@ public readonly ref struct KafkaMessage
     public Headers? Headers { get; }
 }
 
-/// <summary>Either the stream and event a message becomes, or why it cannot become one.</summary>
+/// <summary>Either the event a message becomes, or why it cannot become one.</summary>
 public readonly struct KafkaDecodeResult
 {
-    private KafkaDecodeResult(StreamId streamId, object? item, string? error)
+    private KafkaDecodeResult(object? item, string? error)
     {
-        StreamId = streamId;
         Item = item;
         Error = error;
     }
-
-    public StreamId StreamId { get; }
 
     /// <summary>The event, when decoded.</summary>
     public object? Item { get; }
@@ -78,17 +87,17 @@ public readonly struct KafkaDecodeResult
 
     public bool IsSuccess => Error is null;
 
-    /// <summary>The message is <paramref name="item"/>, an event of <paramref name="streamId"/>.</summary>
-    public static KafkaDecodeResult Event(StreamId streamId, object item)
+    /// <summary>The message is <paramref name="item"/>, an event of its partition's stream.</summary>
+    public static KafkaDecodeResult Event(object item)
     {
         ArgumentNullException.ThrowIfNull(item);
-        return new(streamId, item, null);
+        return new(item, null);
     }
 
     /// <summary>The message is malformed; it goes to the dead-letter topic with <paramref name="reason"/>.</summary>
     public static KafkaDecodeResult Reject(string reason)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
-        return new(default, null, reason);
+        return new(null, reason);
     }
 }

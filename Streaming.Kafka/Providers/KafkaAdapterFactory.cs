@@ -17,7 +17,7 @@ namespace Hearth.Streaming.Kafka.Providers;
 /// makes one queue per partition, and creates a queue's cache and receiver when Orleans' balancer gives
 /// this silo the queue.
 /// </summary>
-public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAdapterCache, IKafkaStreamStatus, IDisposable
+public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAdapterCache, IKafkaStreamStatus, IKafkaDeadLetters, IDisposable
 {
     private readonly string _name;
     private readonly KafkaStreamOptions _options;
@@ -31,15 +31,12 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
     private readonly ConcurrentDictionary<QueueId, KafkaQueueCache> _caches = new();
     private readonly KafkaCacheBudget _cacheBudget;
     private readonly ConcurrentDictionary<QueueId, KafkaQueueReceiver> _receivers = new();
-    private readonly string? _siloAddress;
     private KafkaQueueMapper? _mapper;
     private KafkaQueueAdapter? _adapter;
 
     public KafkaAdapterFactory(
-        string name, KafkaStreamOptions options, IKafkaDataAdapter dataAdapter, ILoggerFactory loggers, IMeterFactory meters, TimeProvider time,
-        string? siloAddress = null)
+        string name, KafkaStreamOptions options, IKafkaDataAdapter dataAdapter, ILoggerFactory loggers, IMeterFactory meters, TimeProvider time)
     {
-        _siloAddress = siloAddress;
         ArgumentNullException.ThrowIfNull(options);
         _name = name;
         _options = options;
@@ -65,8 +62,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
             dataAdapter,
             services.GetRequiredService<ILoggerFactory>(),
             services.GetRequiredService<IMeterFactory>(),
-            services.GetService<TimeProvider>() ?? TimeProvider.System,
-            services.GetService<ILocalSiloDetails>()?.SiloAddress.ToString());
+            services.GetService<TimeProvider>() ?? TimeProvider.System);
     }
 
     /// <summary>The provider's producer.</summary>
@@ -79,7 +75,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
     public IReadOnlyList<KafkaPartitionStatus> Partitions() =>
         _receivers.Values.Select(r => r.Status()).OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition).ToList();
 
-    [Obsolete("Orleans calls the overload with a CancellationToken, which forwards here.")]
+    [Obsolete("Orleans calls the overload with a CancellationToken.")]
     public Task<IQueueAdapter> CreateAdapter() => CreateAdapter(CancellationToken.None);
 
     public async Task<IQueueAdapter> CreateAdapter(CancellationToken cancellationToken)
@@ -87,7 +83,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         if (_adapter is null)
         {
             Topics = await ReadTopicsAsync(cancellationToken).ConfigureAwait(false);
-            _mapper = new KafkaQueueMapper(Topics);
+            _mapper = new KafkaQueueMapper(Topics, _options.TopicOf);
             _adapter = new KafkaQueueAdapter(_name, _options, _dataAdapter, _publisher, CreateReceiver);
             LogTopics(_logger, _name, string.Join(", ", Topics.Select(t => $"{t.Topic} ({t.Partitions} partitions)")), _options.GroupId);
         }
@@ -124,7 +120,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         _caches.TryGetValue(queueId, out var cache);
         var receiver = new KafkaQueueReceiver(
             queueId, new TopicPartition(topic, partition), _clients, _dataAdapter, _publisher, _metrics, cache, _time,
-            _loggers.CreateLogger<KafkaQueueReceiver>(), Released, _siloAddress);
+            _loggers.CreateLogger<KafkaQueueReceiver>(), Released);
         _receivers[queueId] = receiver;
         return receiver;
     }
@@ -164,7 +160,48 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         return topics;
     }
 
+    public async Task DeadLetterAsync(string topic, int partition, IReadOnlyList<long> offsets, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(offsets);
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        if (offsets.Count == 0)
+        {
+            return;
+        }
+
+        var source = new TopicPartition(topic, partition);
+        var reader = new KafkaMessageReader(_clients, source, $"{topic}-{partition}-consumer", _time);
+        var originals = await reader.ReadAsync(offsets, ReadBackTimeout).ConfigureAwait(false);
+        var published = new List<Task>(offsets.Count);
+        foreach (var offset in offsets)
+        {
+            var original = originals.TryGetValue(offset, out var found)
+                ? found
+                : new ConsumeResult<byte[]?, byte[]?>
+                {
+                    TopicPartitionOffset = new TopicPartitionOffset(source, offset),
+                    Message = new Message<byte[]?, byte[]?>(),
+                };
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _metrics.DeadLettered(topic, "consumer");
+            _publisher.DeadLetter(_options.DeadLetterTopic, source, original, found is null ? reason + NotReadBack : reason, done.SetResult);
+            published.Add(done.Task);
+        }
+
+        foreach (var receiver in _receivers.Values.Where(r => r.TopicPartition == source))
+        {
+            receiver.CountDeadLettered(offsets.Count);
+        }
+
+        await Task.WhenAll(published).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public void Dispose() => _publisher.Dispose();
+
+    /// <summary>How long reading messages back for their dead letters may take before they are dead-lettered without them.</summary>
+    private static readonly TimeSpan ReadBackTimeout = TimeSpan.FromSeconds(30);
+
+    private const string NotReadBack = " (the message could not be read back from Kafka for this record: deleted, or Kafka did not answer; key and value are empty)";
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Kafka stream provider {Provider} reads {Topics}; checkpoints are offsets of consumer group {GroupId}")]
     private static partial void LogTopics(ILogger logger, string provider, string topics, string groupId);
@@ -181,6 +218,18 @@ public interface IKafkaStreamStatus
 
     /// <summary>The partitions this silo pulls now.</summary>
     IReadOnlyList<KafkaPartitionStatus> Partitions();
+}
+
+/// <summary>Dead-letters input messages on a consumer's behalf: a consumer that finds messages it can never apply.</summary>
+public interface IKafkaDeadLetters
+{
+    /// <summary>
+    /// Publishes the messages at <paramref name="offsets"/> of <paramref name="topic"/>[<paramref name="partition"/>] to the
+    /// dead-letter topic as they are in Kafka (read back), with <paramref name="reason"/> and their origin in headers, and
+    /// completes once Kafka has every one. Consumers call it within their delivery, so the checkpoint passes the messages
+    /// only once their dead letters are written.
+    /// </summary>
+    Task DeadLetterAsync(string topic, int partition, IReadOnlyList<long> offsets, string reason, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An input topic the provider was told to read does not exist.</summary>

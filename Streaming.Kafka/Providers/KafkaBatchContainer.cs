@@ -3,7 +3,7 @@ using Orleans.Streams;
 namespace Hearth.Streaming.Kafka.Providers;
 
 /// <summary>
-/// The events of one stream that one read of a partition brought, in offset order: a consumer gets them
+/// The events one read of a partition brought (the partition's stream), in offset order: a consumer gets them
 /// in one delivery (a batch observer in one call). Immutable once built, so Orleans passes it to a
 /// consumer on the same silo without copying.
 /// </summary>
@@ -13,22 +13,19 @@ public sealed class KafkaBatchContainer : IBatchContainer
     [NonSerialized]
     private KafkaSequenceToken? _sequenceToken;
 
-    public KafkaBatchContainer(StreamId streamId, string topic, int partition, string incarnation, long[] offsets, long[] timestamps, object[] events)
+    public KafkaBatchContainer(StreamId streamId, string topic, int partition, long[] offsets, object[] events)
     {
         ArgumentNullException.ThrowIfNull(offsets);
-        ArgumentNullException.ThrowIfNull(timestamps);
         ArgumentNullException.ThrowIfNull(events);
-        if (offsets.Length == 0 || offsets.Length != events.Length || timestamps.Length != events.Length)
+        if (offsets.Length == 0 || offsets.Length != events.Length)
         {
-            throw new ArgumentException("A batch has at least one event, and one offset and timestamp per event.", nameof(offsets));
+            throw new ArgumentException("A batch has at least one event, and one offset per event.", nameof(offsets));
         }
 
         StreamId = streamId;
         Topic = topic;
         Partition = partition;
-        Incarnation = incarnation;
         Offsets = offsets;
-        Timestamps = timestamps;
         Events = events;
     }
 
@@ -41,23 +38,12 @@ public sealed class KafkaBatchContainer : IBatchContainer
     [Id(2)]
     public int Partition { get; private set; }
 
-    [Id(3)]
-    public string Incarnation { get; private set; }
-
     /// <summary>The offset of each event, ascending.</summary>
-    [Id(4)]
+    [Id(3)]
     public long[] Offsets { get; private set; }
 
-    /// <summary>The Kafka message timestamp of each event, Unix milliseconds.</summary>
-    [Id(5)]
-    public long[] Timestamps { get; private set; }
-
-    [Id(6)]
+    [Id(4)]
     public object[] Events { get; private set; }
-
-    /// <summary>The silo that read the batch from Kafka (its Orleans silo address), so consumers can tell local deliveries from remote ones.</summary>
-    [Id(7)]
-    public string? ReadBy { get; init; }
 
     /// <summary>The position of the first event.</summary>
     public StreamSequenceToken SequenceToken => _sequenceToken ??= TokenOf(0);
@@ -94,20 +80,17 @@ public sealed class KafkaBatchContainer : IBatchContainer
         }
 
         var offsets = new long[count];
-        var timestamps = new long[count];
         var events = new object[count];
         var at = 0;
         foreach (var batch in batches)
         {
             batch.Offsets.CopyTo(offsets, at);
-            batch.Timestamps.CopyTo(timestamps, at);
             batch.Events.CopyTo(events, at);
             at += batch.Count;
         }
 
-        return new KafkaBatchContainer(first.StreamId, first.Topic, first.Partition, first.Incarnation, offsets, timestamps, events)
+        return new KafkaBatchContainer(first.StreamId, first.Topic, first.Partition, offsets, events)
         {
-            ReadBy = first.ReadBy,
             _parts = [.. batches.SelectMany(b => b.AsRead)],
         };
     }
@@ -127,5 +110,5 @@ public sealed class KafkaBatchContainer : IBatchContainer
 
     public override string ToString() => $"{StreamId} {Topic}/{Partition}@{Offsets[0]}..{Offsets[^1]} ({Events.Length} events)";
 
-    private KafkaSequenceToken TokenOf(int index) => new(Topic, Partition, Offsets[index], 0, Incarnation, Timestamps[index]) { ReadBy = ReadBy };
+    private KafkaSequenceToken TokenOf(int index) => new(Topic, Partition, Offsets[index]);
 }

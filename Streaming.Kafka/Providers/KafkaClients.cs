@@ -54,18 +54,6 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
         return BuildConsumer(config);
     }
 
-    /// <summary>A consumer of the group that only commits offsets it is given (see <see cref="KafkaCheckpointWriter"/>).</summary>
-    public IConsumer<byte[]?, byte[]?> CreateCommitter()
-    {
-        var config = new ConsumerConfig(Common("checkpoints", options.ConsumerProperties))
-        {
-            GroupId = options.GroupId,
-            EnableAutoCommit = false,
-            EnableAutoOffsetStore = false,
-        };
-        return BuildConsumer(config);
-    }
-
     /// <summary>A consumer of <paramref name="config"/>, its librdkafka logs and errors routed to ILogger.</summary>
     private IConsumer<byte[]?, byte[]?> BuildConsumer(ConsumerConfig config) =>
         new ConsumerBuilder<byte[]?, byte[]?>(config)

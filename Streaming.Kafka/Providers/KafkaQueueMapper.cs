@@ -12,11 +12,15 @@ public sealed class KafkaQueueMapper : IConsistentRingStreamQueueMapper
 {
     private readonly QueueId[] _queues;
     private readonly Dictionary<QueueId, (string Topic, int Partition)> _partitions = [];
-    private readonly (string Topic, int Count) _first;
+    private readonly Dictionary<(string Topic, int Partition), QueueId> _queuesByPartition = [];
+    private readonly Func<string, string> _topicOf;
 
     /// <param name="topics">Each input topic with its partition count.</param>
-    public KafkaQueueMapper(IReadOnlyList<(string Topic, int Partitions)> topics)
+    /// <param name="topicOf">The topic of a stream namespace.</param>
+    public KafkaQueueMapper(IReadOnlyList<(string Topic, int Partitions)> topics, Func<string, string> topicOf)
     {
+        ArgumentNullException.ThrowIfNull(topicOf);
+        _topicOf = topicOf;
         ArgumentNullException.ThrowIfNull(topics);
         if (topics.Count == 0 || topics.Any(t => t.Partitions <= 0))
         {
@@ -37,9 +41,8 @@ public sealed class KafkaQueueMapper : IConsistentRingStreamQueueMapper
             var queue = QueueId.GetQueueId(topic, (uint)partition, (uint)((ulong)i * spacing));
             _queues[i] = queue;
             _partitions.Add(queue, (topic, partition));
+            _queuesByPartition.Add((topic, partition), queue);
         }
-
-        _first = (topics[0].Topic, topics[0].Partitions);
     }
 
     public IEnumerable<QueueId> GetAllQueues() => _queues;
@@ -51,14 +54,19 @@ public sealed class KafkaQueueMapper : IConsistentRingStreamQueueMapper
     }
 
     /// <summary>
-    /// The queue of the first input topic whose partition a Kafka producer would choose for the stream's
-    /// key. Streams are delivered by key from whatever partition their messages are on, so this is only a
-    /// stable answer for Orleans' bookkeeping.
+    /// The queue of a partition's stream (see <see cref="Hosting.KafkaStreamOptions.StreamOf"/>). Any other stream
+    /// (one only published to) gets a queue chosen from its key, a stable answer for Orleans' bookkeeping.
     /// </summary>
     public QueueId GetQueueForStream(StreamId streamId)
     {
-        var partition = KafkaPartitioner.Partition(streamId.Key.Span, _first.Count);
-        return _queues.First(q => _partitions[q] == (_first.Topic, partition));
+        var topic = _topicOf(streamId.GetNamespace() ?? "");
+        if (int.TryParse(streamId.Key.Span, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var partition) &&
+            _queuesByPartition.TryGetValue((topic, partition), out var queue))
+        {
+            return queue;
+        }
+
+        return _queues[KafkaPartitioner.Partition(streamId.Key.Span, _queues.Length)];
     }
 
     /// <summary>The topic and partition a queue pulls.</summary>

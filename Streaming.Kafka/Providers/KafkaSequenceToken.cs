@@ -4,21 +4,19 @@ using Orleans.Streams;
 namespace Hearth.Streaming.Kafka.Providers;
 
 /// <summary>
-/// The position of an event in Kafka: topic, partition and offset (and the log incarnation, see
-/// <see cref="Hosting.KafkaStreamOptions.LogIncarnation"/>). Tokens order by offset within one partition;
-/// tokens of different partitions are not comparable in any meaningful way (they order by topic and partition).
+/// The position of an event in Kafka: topic, partition and offset. Tokens order by offset within one partition
+/// (one stream); tokens of different partitions are not comparable in any meaningful way (they order by topic and
+/// partition).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("hearth.kafka.token")]
 public sealed class KafkaSequenceToken : StreamSequenceToken
 {
-    public KafkaSequenceToken(string topic, int partition, long offset, int eventIndex = 0, string incarnation = "", long timestampMs = 0)
+    public KafkaSequenceToken(string topic, int partition, long offset, int eventIndex = 0)
     {
         Topic = topic;
         Partition = partition;
         SequenceNumber = offset;
         EventIndex = eventIndex;
-        Incarnation = incarnation;
-        TimestampMs = timestampMs;
     }
 
     [Id(0)]
@@ -34,25 +32,12 @@ public sealed class KafkaSequenceToken : StreamSequenceToken
     [Id(3)]
     public override int EventIndex { get; protected set; }
 
-    /// <summary>The log incarnation the offset belongs to; empty for a durable cluster.</summary>
-    [Id(4)]
-    public string Incarnation { get; private set; }
-
-    /// <summary>The Kafka message timestamp in Unix milliseconds (0 when unknown); not part of the position.</summary>
-    [Id(5)]
-    public long TimestampMs { get; private set; }
-
-    /// <summary>The silo that read the event from Kafka (its Orleans silo address); not part of the position.</summary>
-    [Id(6)]
-    public string? ReadBy { get; init; }
-
     /// <summary>The Kafka offset.</summary>
     public long Offset => SequenceNumber;
 
     public override bool Equals(StreamSequenceToken? other) =>
         other is KafkaSequenceToken token && token.SequenceNumber == SequenceNumber && token.EventIndex == EventIndex &&
-        token.Partition == Partition && string.Equals(token.Topic, Topic, StringComparison.Ordinal) &&
-        string.Equals(token.Incarnation, Incarnation, StringComparison.Ordinal);
+        token.Partition == Partition && string.Equals(token.Topic, Topic, StringComparison.Ordinal);
 
     public override bool Equals(object? obj) => Equals(obj as StreamSequenceToken);
 

@@ -1,7 +1,9 @@
+using System.Globalization;
 using Confluent.Kafka;
 using Hearth.Streaming.Kafka.Caching;
 using Hearth.Streaming.Kafka.Diagnostics;
 using Hearth.Streaming.Kafka.Producing;
+using Hearth.Streaming.Kafka.Receiving;
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using ErrorCode = Confluent.Kafka.ErrorCode;
@@ -9,16 +11,24 @@ using ErrorCode = Confluent.Kafka.ErrorCode;
 namespace Hearth.Streaming.Kafka.Providers;
 
 /// <summary>
-/// Pulls one Kafka partition for its Orleans queue: a consumer assigned that partition alone, starting at
-/// the partition's committed offset; decodes what it reads, groups it by stream into batches, and moves
-/// the checkpoint as the cache reports batches finished.
+/// Pulls one Kafka partition for its Orleans queue: a consumer assigned that partition alone, starting at the
+/// partition's committed offset, read by a <see cref="KafkaPartitionFetcher"/>; each read of the pulling agent
+/// takes what the fetcher decoded (waiting for it when there is nothing yet) as one batch of the partition's
+/// stream, and the checkpoint moves as the cache reports batches finished.
 /// </summary>
 /// <remarks>
-/// Orleans calls every member on the queue's pulling agent, one at a time; only dead-letter
-/// acknowledgements arrive on other threads (see <see cref="PartitionProgress"/>).
+/// Orleans calls every member on the queue's pulling agent, one at a time; only dead-letter acknowledgements
+/// arrive on other threads (see <see cref="PartitionProgress"/>).
 /// </remarks>
 internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 {
+    /// <summary>
+    /// How long a read waits for messages before it answers the pulling agent with none. The agent reads again
+    /// after its timer period; meanwhile it delivers what it has (waiting takes no thread), and a finished batch
+    /// ends the wait early so that the agent can release it.
+    /// </summary>
+    internal static readonly TimeSpan ReceiveWait = TimeSpan.FromSeconds(1);
+
     private const string DeliveryFailedReason =
         "delivery to a consumer of its stream kept failing until the stream provider's maximum delivery time; see the silo's log for the consumer's error";
 
@@ -29,6 +39,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
     private readonly QueueId _queueId;
     private readonly TopicPartition _partition;
+    private readonly StreamId _stream;
     private readonly KafkaClients _clients;
     private readonly IKafkaDataAdapter _adapter;
     private readonly KafkaPublisher _publisher;
@@ -38,10 +49,9 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     private readonly ILogger _logger;
     private readonly PartitionProgress _progress = new();
     private readonly KafkaMessageReader _reader;
-    private readonly string _incarnation;
     private readonly Action<KafkaQueueReceiver> _released;
-    private readonly string? _readBy;
     private IConsumer<byte[]?, byte[]?>? _consumer;
+    private KafkaPartitionFetcher? _fetcher;
     private Task? _initializing;
     private long _stored = -1;
     private long _highWatermark = -1;
@@ -52,13 +62,12 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
     public KafkaQueueReceiver(
         QueueId queueId, TopicPartition partition, KafkaClients clients, IKafkaDataAdapter adapter, KafkaPublisher publisher,
-        KafkaStreamMetrics metrics, KafkaQueueCache? cache, TimeProvider time, ILogger logger, Action<KafkaQueueReceiver> released,
-        string? readBy = null)
+        KafkaStreamMetrics metrics, KafkaQueueCache? cache, TimeProvider time, ILogger logger, Action<KafkaQueueReceiver> released)
     {
-        _readBy = readBy;
         _released = released;
         _queueId = queueId;
         _partition = partition;
+        _stream = clients.Options.StreamOf(partition.Topic, partition.Partition.Value);
         _clients = clients;
         _adapter = adapter;
         _publisher = publisher;
@@ -66,7 +75,6 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         _cache = cache;
         _time = time;
         _logger = logger;
-        _incarnation = clients.Options.LogIncarnation;
         _reader = new KafkaMessageReader(clients, partition, queueId.ToString(), time);
     }
 
@@ -88,16 +96,28 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             _cache?.CachedEvents ?? 0, _since);
     }
 
-    public Task Initialize(TimeSpan timeout) => _initializing = InitializeAsync(timeout);
+    /// <summary>Counts messages of this partition that a consumer dead-lettered (<see cref="IKafkaDeadLetters"/>).</summary>
+    public void CountDeadLettered(int count) => Interlocked.Add(ref _deadLettered, count);
 
-    private async Task InitializeAsync(TimeSpan timeout)
+    public Task Initialize(TimeSpan timeout) => Initialize(timeout, CancellationToken.None);
+
+    public Task Initialize(TimeSpan timeout, CancellationToken cancellationToken) => _initializing = InitializeAsync(timeout, cancellationToken);
+
+    private async Task InitializeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var consumer = _clients.CreateConsumer(_queueId.ToString());
         try
         {
-            // Committed offsets are the checkpoints; without one the partition is read from its beginning.
-            var committed = await Task.Run(() => consumer.Committed([_partition], timeout)).ConfigureAwait(true);
-            var start = committed.Count == 1 && committed[0].Offset.Value >= 0 ? committed[0].Offset : Offset.Beginning;
+            // Committed offsets are the checkpoints; without one the partition is read from its beginning. The start is
+            // always a concrete offset: assigned "the beginning" while it does not know the partition's leader yet,
+            // librdkafka waits for its offset-query timer (half a second) before it fetches anything.
+            var start = await Task.Run(() =>
+            {
+                var committed = consumer.Committed([_partition], timeout);
+                return committed.Count == 1 && committed[0].Offset.Value >= 0
+                    ? committed[0].Offset
+                    : consumer.QueryWatermarkOffsets(_partition, timeout).Low;
+            }, cancellationToken).ConfigureAwait(true);
             consumer.Assign(new TopicPartitionOffset(_partition, start));
             if (start.Value >= 0)
             {
@@ -106,9 +126,18 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
                 _stored = start.Value;
             }
 
+            var fetcher = new KafkaPartitionFetcher(
+                consumer, _partition, _adapter, _clients.Options.LogIncarnation, _clients.Options.MaxBatchSize, _logger);
+            if (_cache is { } cache)
+            {
+                cache.BatchFinished = fetcher.Wake;
+            }
+
             _consumer = consumer;
+            _fetcher = fetcher;
             _since = _time.GetUtcNow();
-            LogStarted(_logger, _partition.Topic, _partition.Partition.Value, start.Value >= 0 ? start.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) : "its beginning");
+            LogStarted(_logger, _partition.Topic, _partition.Partition.Value,
+                start.Value >= 0 ? start.Value.ToString(CultureInfo.InvariantCulture) : "its beginning");
         }
         catch
         {
@@ -117,87 +146,51 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         }
     }
 
-    [Obsolete("Orleans calls the overload with a CancellationToken, which forwards here.")]
-    public async Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount)
+    [Obsolete("Orleans calls the overload with a CancellationToken.")]
+    public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
+
+    public async Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount, CancellationToken cancellationToken)
     {
-        var consumer = await ConsumerAsync().ConfigureAwait(true);
-        if (consumer is null)
+        if (await FetcherAsync().ConfigureAwait(true) is not { } fetcher || _consumer is not { } consumer)
         {
             return [];
         }
 
         Checkpoint(consumer);
-        Dictionary<StreamId, Group>? groups = null;
-        ReadBlock? block = null;
-        var read = 0;
-        long last = -1;
-        while (read < maxCount)
-        {
-            ConsumeResult<byte[]?, byte[]?>? result;
-            try
-            {
-                result = consumer.Consume(TimeSpan.Zero);
-            }
-            catch (ConsumeException e)
-            {
-                LogConsumeFailed(_logger, _partition.Topic, _partition.Partition.Value, e.Error.Code, e.Error.Reason);
-                break;
-            }
-
-            if (result is null)
-            {
-                break;
-            }
-
-            if (result.IsPartitionEOF)
-            {
-                continue;
-            }
-
-            block ??= _progress.Open(result.Offset.Value);
-            read++;
-            last = result.Offset.Value;
-            var decoded = Decode(result);
-            if (!decoded.IsSuccess)
-            {
-                DeadLetter(result, decoded.Error!, block, "decode");
-                continue;
-            }
-
-            groups ??= [];
-            if (!groups.TryGetValue(decoded.StreamId, out var group))
-            {
-                group = new Group();
-                groups.Add(decoded.StreamId, group);
-            }
-
-            group.Add(decoded.Item!, result);
-        }
-
-        if (block is null)
+        var fetched = await fetcher.TakeAsync(maxCount, ReceiveWait, cancellationToken).ConfigureAwait(true);
+        RecordWatermark(consumer);
+        if (fetched.Count == 0)
         {
             return [];
         }
 
-        _progress.ReadUpTo(last + 1);
-        Interlocked.Add(ref _received, read);
-        _metrics.Received(_partition.Topic, read);
-        var high = consumer.GetWatermarkOffsets(_partition).High;
-        if (high.Value >= 0)
+        var block = _progress.Open(fetched[0].Offset);
+        var offsets = new List<long>(fetched.Count);
+        var events = new List<object>(fetched.Count);
+        foreach (var message in fetched)
         {
-            Volatile.Write(ref _highWatermark, high.Value);
+            if (message.Item is { } item)
+            {
+                offsets.Add(message.Offset);
+                events.Add(item);
+            }
+            else
+            {
+                DeadLetter(message.Original!, message.Rejection!, block, "decode");
+            }
         }
 
-        var batches = new List<IBatchContainer>(groups?.Count ?? 0);
-        foreach (var (streamId, group) in groups ?? [])
+        _progress.ReadUpTo(fetched[^1].Offset + 1);
+        Interlocked.Add(ref _received, fetched.Count);
+        _metrics.Received(_partition.Topic, fetched.Count);
+        IList<IBatchContainer> batches = [];
+        if (events.Count > 0)
         {
             block.AddPart();
-            batches.Add(new KafkaBatchContainer(streamId, _partition.Topic, _partition.Partition.Value, _incarnation,
-                group.Offsets.ToArray(), group.Timestamps.ToArray(), group.Events.ToArray())
+            batches = [new KafkaBatchContainer(_stream, _partition.Topic, _partition.Partition.Value, [.. offsets], [.. events])
             {
                 Pending = new PendingBatch(block),
-                ReadBy = _readBy,
-            });
+            }];
         }
 
         block.Seal();
@@ -205,8 +198,10 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         return batches;
     }
 
-    [Obsolete("Orleans calls the overload with a CancellationToken, which forwards here.")]
-    public async Task MessagesDeliveredAsync(IList<IBatchContainer> messages)
+    [Obsolete("Orleans calls the overload with a CancellationToken.")]
+    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => MessagesDeliveredAsync(messages, CancellationToken.None);
+
+    public async Task MessagesDeliveredAsync(IList<IBatchContainer> messages, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
         long finished = 0;
@@ -242,7 +237,9 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         }
     }
 
-    public async Task Shutdown(TimeSpan timeout)
+    public Task Shutdown(TimeSpan timeout) => Shutdown(timeout, CancellationToken.None);
+
+    public async Task Shutdown(TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (_initializing is { } initializing)
         {
@@ -257,12 +254,17 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
         if (_cache?.TakeFinishedAtShutdown() is { Count: > 0 } finished)
         {
-#pragma warning disable CS0618 // The obsolete overload is the one this receiver implements.
-            await MessagesDeliveredAsync(finished);
-#pragma warning restore CS0618
+            await MessagesDeliveredAsync(finished, cancellationToken).ConfigureAwait(true);
         }
 
+        var fetcher = _fetcher;
         _consumer = null;
+        _fetcher = null;
+        if (fetcher is not null)
+        {
+            await fetcher.DisposeAsync().ConfigureAwait(true);
+        }
+
         Checkpoint(consumer);
         var checkpoint = _progress.Committable;
         await Task.Run(() =>
@@ -283,49 +285,45 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
             consumer.Close();
             consumer.Dispose();
-        }).WaitAsync(timeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+        }, CancellationToken.None).WaitAsync(timeout, CancellationToken.None)
+            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
         _released(this);
-        LogStopped(_logger, _partition.Topic, _partition.Partition.Value, checkpoint < 0 ? "none (nothing read)" : checkpoint.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        LogStopped(_logger, _partition.Topic, _partition.Partition.Value,
+            checkpoint < 0 ? "none (nothing read)" : checkpoint.ToString(CultureInfo.InvariantCulture));
     }
 
-    private async Task<IConsumer<byte[]?, byte[]?>?> ConsumerAsync()
+    private async Task<KafkaPartitionFetcher?> FetcherAsync()
     {
-        if (_consumer is { } consumer)
+        if (_fetcher is { } fetcher)
         {
-            return consumer;
+            return fetcher;
         }
 
         // Initialization failed (Orleans goes on pulling regardless): try again, at most once per read.
         if (_initializing is { IsCompleted: false } initializing)
         {
             await initializing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
-            return _consumer;
+            return _fetcher;
         }
 
         try
         {
-            await (_initializing = InitializeAsync(TimeSpan.FromSeconds(5))).ConfigureAwait(true);
+            await (_initializing = InitializeAsync(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(true);
         }
         catch (Exception e)
         {
             LogInitializeFailed(_logger, _partition.Topic, _partition.Partition.Value, e.Message);
         }
 
-        return _consumer;
+        return _fetcher;
     }
 
-    private KafkaDecodeResult Decode(ConsumeResult<byte[]?, byte[]?> result)
+    private void RecordWatermark(IConsumer<byte[]?, byte[]?> consumer)
     {
-        var message = new KafkaMessage(
-            _partition.Topic, _partition.Partition.Value, result.Offset.Value, result.Message.Key, result.Message.Value,
-            result.Message.Key is not null, result.Message.Timestamp.UtcDateTime, result.Message.Headers);
-        try
+        var high = consumer.GetWatermarkOffsets(_partition).High;
+        if (high.Value >= 0)
         {
-            return _adapter.Decode(message);
-        }
-        catch (Exception e)
-        {
-            return KafkaDecodeResult.Reject($"the data adapter failed: {e.GetType().Name}: {e.Message}");
+            Volatile.Write(ref _highWatermark, high.Value);
         }
     }
 
@@ -380,23 +378,6 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         }
     }
 
-    /// <summary>One stream's events of a read, in offset order.</summary>
-    private sealed class Group
-    {
-        public List<long> Offsets { get; } = new(4);
-
-        public List<long> Timestamps { get; } = new(4);
-
-        public List<object> Events { get; } = new(4);
-
-        public void Add(object item, ConsumeResult<byte[]?, byte[]?> message)
-        {
-            Offsets.Add(message.Offset.Value);
-            Timestamps.Add(message.Message.Timestamp.UnixTimestampMs);
-            Events.Add(item);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Pulling {Topic}[{Partition}] from {Start}")]
     private static partial void LogStarted(ILogger logger, string topic, int partition, string start);
 
@@ -405,9 +386,6 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not start pulling {Topic}[{Partition}] ({Reason}); retrying")]
     private static partial void LogInitializeFailed(ILogger logger, string topic, int partition, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading {Topic}[{Partition}] failed ({Code}: {Reason}); retrying at the next read")]
-    private static partial void LogConsumeFailed(ILogger logger, string topic, int partition, ErrorCode code, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store checkpoint {Offset} of {Topic}[{Partition}] ({Reason}); the next one covers it")]
     private static partial void LogStoreFailed(ILogger logger, string topic, int partition, long offset, string reason);

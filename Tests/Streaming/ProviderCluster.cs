@@ -45,7 +45,11 @@ public static class ProviderCluster
                     o.GroupId = topics.GroupId;
                     o.Topics = [topics.Input];
                     o.DeadLetterTopic = topics.DeadLetter;
-                    o.NamespaceTopics = new Dictionary<string, string> { ["provider-output"] = topics.Output };
+                    o.NamespaceTopics = new Dictionary<string, string>
+                    {
+                        [TestEventAdapter.Namespace] = topics.Input,
+                        ["provider-output"] = topics.Output,
+                    };
                     // The embedded broker answers an empty fetch only after fetch.wait.max.ms.
                     o.ConsumerProperties = new Dictionary<string, string> { ["fetch.wait.max.ms"] = "10" };
                     o.AutoCommitIntervalMs = 100;

@@ -11,7 +11,7 @@ namespace Hearth.Tests.Streaming;
 [GenerateSerializer, Immutable, Alias("hearth.tests.TestEvent")]
 public sealed record TestEvent([property: Id(0)] string Key, [property: Id(1)] string Body);
 
-/// <summary>The provider tests' wire format: the key is the stream key, the value the body as UTF-8.</summary>
+/// <summary>The provider tests' wire format: the key and the body (the value as UTF-8) make the event.</summary>
 public sealed class TestEventAdapter : IKafkaDataAdapter
 {
     public const string Namespace = "provider-test";
@@ -29,8 +29,7 @@ public sealed class TestEventAdapter : IKafkaDataAdapter
             return KafkaDecodeResult.Reject($"undecodable: {body}");
         }
 
-        var key = Encoding.UTF8.GetString(message.Key);
-        return KafkaDecodeResult.Event(StreamId.Create(Namespace, key), new TestEvent(key, body));
+        return KafkaDecodeResult.Event(new TestEvent(Encoding.UTF8.GetString(message.Key), body));
     }
 
     public byte[] Encode<T>(StreamId streamId, T item) =>
@@ -39,14 +38,28 @@ public sealed class TestEventAdapter : IKafkaDataAdapter
             : throw new ArgumentException($"Cannot encode a {typeof(T).Name}.", nameof(item));
 }
 
-/// <summary>A consumer of the provider tests' streams; what it does with an event is up to the running test.</summary>
-public interface IRecorderGrain : IGrainWithStringKey
+/// <summary>Publishes to the provider's streams.</summary>
+public interface IPublisherGrain : IGrainWithStringKey
 {
     /// <summary>Publishes <paramref name="body"/> to the stream (<paramref name="streamNamespace"/>, this grain's key) of the provider.</summary>
     Task PublishAsync(string streamNamespace, string body);
 }
 
-/// <summary>Records every event delivered to it in <see cref="ProviderLedger"/>, after applying the test's behaviour for its key.</summary>
+public sealed class PublisherGrain : Grain, IPublisherGrain
+{
+    public Task PublishAsync(string streamNamespace, string body) =>
+        this.GetStreamProvider(ProviderCluster.ProviderName)
+            .GetStream<TestEvent>(StreamId.Create(streamNamespace, this.GetPrimaryKeyString()))
+            .OnNextAsync(new TestEvent(this.GetPrimaryKeyString(), body));
+}
+
+/// <summary>The consumer of a partition's stream (its key is the partition number).</summary>
+public interface IRecorderGrain : IGrainWithStringKey;
+
+/// <summary>
+/// Records every event delivered to it in <see cref="ProviderLedger"/>, in order, each after applying the running test's
+/// behaviour for its key (which may hold the delivery, or fail it).
+/// </summary>
 [ImplicitStreamSubscription(TestEventAdapter.Namespace)]
 public sealed class RecorderGrain : Grain, IRecorderGrain, IStreamSubscriptionObserver
 {
@@ -56,25 +69,23 @@ public sealed class RecorderGrain : Grain, IRecorderGrain, IStreamSubscriptionOb
         await handleFactory.Create<TestEvent>().ResumeAsync(OnBatchAsync);
     }
 
-    public Task PublishAsync(string streamNamespace, string body) =>
-        this.GetStreamProvider(ProviderCluster.ProviderName)
-            .GetStream<TestEvent>(StreamId.Create(streamNamespace, this.GetPrimaryKeyString()))
-            .OnNextAsync(new TestEvent(this.GetPrimaryKeyString(), body));
-
     private async Task OnBatchAsync(IList<SequentialItem<TestEvent>> items)
     {
-        var key = this.GetPrimaryKeyString();
-        await ProviderLedger.BeforeDeliveryAsync(key, items.Count);
         var silo = this.RuntimeIdentity;
         foreach (var item in items)
         {
-            ProviderLedger.Record(new Delivery(key, item.Item.Body, (KafkaSequenceToken)item.Token, silo, items.Count));
+            await ProviderLedger.BeforeDeliveryAsync(item.Item.Key, items.Count);
+        }
+
+        foreach (var item in items)
+        {
+            ProviderLedger.Record(new Delivery(item.Item.Key, item.Item.Body, (KafkaSequenceToken)item.Token, silo, items.Count));
         }
     }
 }
 
 /// <summary>One event as a consumer got it.</summary>
-/// <param name="BatchSize">How many events the delivery that carried it held.</param>
+/// <param name="BatchSize">How many events the delivery that carried it held (a partition's events of one or more reads).</param>
 public sealed record Delivery(string Key, string Body, KafkaSequenceToken Token, string Silo, int BatchSize);
 
 /// <summary>

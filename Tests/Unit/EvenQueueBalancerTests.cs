@@ -7,7 +7,7 @@ namespace Hearth.Tests.Unit;
 public sealed class EvenQueueBalancerTests
 {
     private static List<QueueId> Queues(int partitions) =>
-        [.. new KafkaQueueMapper([("readings", partitions), ("settings", partitions)]).GetAllQueues()];
+        [.. new KafkaQueueMapper([("readings", partitions), ("settings", partitions)], ns => ns).GetAllQueues()];
 
     private static List<(string Name, uint Hash)> Silos(int count, int generation = 1) =>
         [.. Enumerable.Range(0, count).Select(i => ($"10.0.0.{i}:11111@{generation}", (uint)HashCode.Combine(i, generation)))];

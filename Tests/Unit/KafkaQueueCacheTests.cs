@@ -281,7 +281,7 @@ public sealed class KafkaQueueCacheTests
     private KafkaBatchContainer Batch(string key, int events = 1)
     {
         var offsets = Enumerable.Range(0, events).Select(_ => _offset++).ToArray();
-        return new KafkaBatchContainer(StreamId.Create("ns", key), "topic", 0, "", offsets, new long[events], [.. offsets.Select(o => (object)$"event {o}")])
+        return new KafkaBatchContainer(StreamId.Create("ns", key), "topic", 0, offsets, [.. offsets.Select(o => (object)$"event {o}")])
         {
             Pending = new PendingBatch(new ReadBlock(offsets[0])),
         };

@@ -23,7 +23,6 @@ public sealed class OptionsValidationTests
         { "Kafka:BootstrapServers", "a:9092,b:99999", "Kafka:BootstrapServers" },
         { "Kafka:QueuedMinMessages", "0", "Kafka:QueuedMinMessages" },
         { "Kafka:CommitIntervalMs", "1", "Kafka:CommitIntervalMs" },
-        { "Kafka:PollIntervalMs", "0", "Kafka:PollIntervalMs" },
         { "Kafka:CacheSize", "0", "Kafka:CacheSize" },
         { "Kafka:SiloCacheSize", "0", "Kafka:SiloCacheSize" },
         { "Topics:Readings", "", "Topics:Readings" },
