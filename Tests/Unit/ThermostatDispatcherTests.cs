@@ -48,9 +48,10 @@ public sealed class ThermostatDispatcherTests
     public async Task AFailingCall_IsMadeAgainUntilItSucceeds_AndOnlyIt()
     {
         var failures = 2;
-        var dispatcher = Dispatcher((id, _) => id == "t-1" && failures-- > 0 ? throw new TimeoutException("storage is slow") : Task.CompletedTask);
+        var time = new FakeTimeProvider();
+        var dispatcher = Dispatcher((id, _) => id == "t-1" && failures-- > 0 ? throw new TimeoutException("storage is slow") : Task.CompletedTask, time);
 
-        await dispatcher.DispatchAsync([Reading("t-0", 0), Reading("t-1", 1), Reading("t-2", 2)], "silo-a").WaitAsync(Timeout);
+        await AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync([Reading("t-0", 0), Reading("t-1", 1), Reading("t-2", 2)], "silo-a"));
 
         Assert.Equal(["t-0", "t-1", "t-2", "t-1", "t-1"], _calls.Select(c => c.Id));
         Assert.Empty(_deadLetters);
@@ -60,35 +61,56 @@ public sealed class ThermostatDispatcherTests
     [Fact]
     public async Task InputsWhoseControllerKeepsFailing_AreDeadLetteredAfterTheMaximumDeliveryTime_AndTheDeliveryCompletes()
     {
-        _options.MaxDeliveryTime = TimeSpan.FromMilliseconds(300);
-        var dispatcher = Dispatcher((id, _) => id == "t-1" ? throw new InvalidOperationException("the controller is broken") : Task.CompletedTask);
+        _options.MaxDeliveryTime = TimeSpan.FromSeconds(3);
+        var time = new FakeTimeProvider();
+        var dispatcher = Dispatcher((id, _) => id == "t-1" ? throw new InvalidOperationException("the controller is broken") : Task.CompletedTask, time);
 
-        await dispatcher.DispatchAsync([Reading("t-0", 0), Reading("t-1", 1), Reading("t-2", 2), Reading("t-1", 3)], "silo-a").WaitAsync(Timeout);
+        await AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync([Reading("t-0", 0), Reading("t-1", 1), Reading("t-2", 2), Reading("t-1", 3)], "silo-a"));
 
         var (positions, reason) = Assert.Single(_deadLetters);
         Assert.Equal([1L, 3L], positions.Select(p => p.Offset));
         Assert.Contains("thermostat 't-1'", reason, StringComparison.Ordinal);
         Assert.Contains("the controller is broken", reason, StringComparison.Ordinal);
         Assert.Equal(1, _calls.Count(c => c.Id == "t-0"));
+        // Called again, backing off, until the maximum delivery time had passed: not before it.
+        Assert.InRange(time.GetUtcNow() - Start, _options.MaxDeliveryTime, _options.MaxDeliveryTime + ThermostatDispatcher.MaxBackoff * 2);
         Assert.Equal(0, dispatcher.Failing);
     }
 
     [Fact]
     public async Task ADeliveryThatCannotFinishInItsTime_Fails_AndARepeatRemembersHowLongItsInputsHaveBeenFailing()
     {
-        var dispatcher = Dispatcher((id, _) => id == "t-1" ? throw new TimeoutException("storage is down") : Task.CompletedTask,
-            deliveryBudget: TimeSpan.FromMilliseconds(300));
+        var time = new FakeTimeProvider();
+        var dispatcher = Dispatcher((id, _) => id == "t-1" ? throw new TimeoutException("storage is down") : Task.CompletedTask, time,
+            deliveryBudget: TimeSpan.FromSeconds(5));
         ThermostatInput[] batch = [Reading("t-0", 0), Reading("t-1", 1)];
 
-        var failure = await Assert.ThrowsAsync<TimeoutException>(() => dispatcher.DispatchAsync(batch, "silo-a").WaitAsync(Timeout));
+        var failure = await Assert.ThrowsAsync<TimeoutException>(() => AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync(batch, "silo-a")));
         Assert.Contains("1 of 2 controllers", failure.Message, StringComparison.Ordinal);
+        Assert.InRange(time.GetUtcNow() - Start, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         Assert.Empty(_deadLetters);
         Assert.Equal(1, dispatcher.Failing);
 
         // Delivered again (by the pulling agent) once the maximum delivery time has passed since the first failure.
-        _options.MaxDeliveryTime = TimeSpan.FromMilliseconds(250);
-        await dispatcher.DispatchAsync(batch, "silo-a").WaitAsync(Timeout);
+        _options.MaxDeliveryTime = TimeSpan.FromSeconds(8);
+        time.Advance(TimeSpan.FromSeconds(4));
+        await AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync(batch, "silo-a"));
         Assert.Equal([1L], Assert.Single(_deadLetters).Positions.Select(p => p.Offset));
+        Assert.InRange(time.GetUtcNow() - Start, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(8) + ThermostatDispatcher.MaxBackoff * 2);
+    }
+
+    private static readonly DateTimeOffset Start = new FakeTimeProvider().GetUtcNow();
+
+    /// <summary>Moves time on in small steps (firing the dispatcher's backoff timers) until <paramref name="delivery"/> is done.</summary>
+    private static async Task AdvanceUntilDoneAsync(FakeTimeProvider time, Task delivery)
+    {
+        for (var step = 0; !delivery.IsCompleted && step < 10_000; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(10));
+            await Task.Yield();
+        }
+
+        await delivery.WaitAsync(Timeout);
     }
 
     private ThermostatDispatcher Dispatcher(Func<string, ThermostatInputs, Task> apply, TimeProvider? time = null, TimeSpan? deliveryBudget = null) =>
