@@ -1,5 +1,5 @@
 using System.Globalization;
-using Hearth.Tests.Infrastructure;
+using Hearth.Testing;
 
 namespace Hearth.Bench;
 

@@ -6,6 +6,7 @@ using Hearth.Grains.Interfaces.Codecs;
 using Hearth.Silo.Hosting;
 using Hearth.Streaming.Kafka.Hosting;
 using Hearth.Streaming.Kafka.Providers;
+using Hearth.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -238,7 +239,7 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
                 ["Logging:LogLevel:Orleans.Hosting.SiloHostedService"] = "Error",
                 ["Logging:LogLevel:Orleans.Runtime.MembershipService.MembershipAgent"] = "Error",
             });
-            builder.Configuration.AddInMemoryCollection(Hearth.Tests.Infrastructure.TestPorts.Silo());
+            builder.Configuration.AddInMemoryCollection(TestPorts.Silo());
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("Orleans", LogLevel.Error);

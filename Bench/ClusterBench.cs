@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Confluent.Kafka;
 using Hearth.Silo.EmbeddedKafka;
-using Hearth.Tests.Infrastructure;
+using Hearth.Testing;
 
 namespace Hearth.Bench;
 

@@ -6,7 +6,7 @@ using Confluent.Kafka;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
 using Hearth.Silo.EmbeddedKafka;
-using Hearth.Tests.Infrastructure;
+using Hearth.Testing;
 
 namespace Hearth.Bench;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Hearth.Grains.Interfaces;
+using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Hearth.Grains.Interfaces;
 using Hearth.Streaming.Kafka.Providers;
+using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;
 

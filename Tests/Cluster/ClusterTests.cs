@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Hearth.Grains;
 using Hearth.Grains.Interfaces;
+using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;
 

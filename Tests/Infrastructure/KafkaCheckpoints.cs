@@ -1,5 +1,6 @@
 using System.Globalization;
 using Confluent.Kafka;
+using Hearth.Testing;
 
 namespace Hearth.Tests.Infrastructure;
 

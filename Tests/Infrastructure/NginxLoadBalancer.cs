@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hearth.Testing;
 
 namespace Hearth.Tests.Infrastructure;
 

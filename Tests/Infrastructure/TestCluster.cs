@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Confluent.Kafka;
+using Hearth.Testing;
 using Xunit.Abstractions;
 
 namespace Hearth.Tests.Infrastructure;

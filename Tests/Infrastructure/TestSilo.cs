@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Hearth.Grains;
 using Hearth.Silo.Hosting;
 using Hearth.Streaming.Kafka.Providers;
+using Hearth.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

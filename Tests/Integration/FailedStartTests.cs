@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Hearth.Silo.Hosting;
+using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;

@@ -5,6 +5,7 @@ using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
 using Hearth.Streaming.Kafka.Producing;
 using Hearth.Streaming.Kafka.Providers;
+using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;
 

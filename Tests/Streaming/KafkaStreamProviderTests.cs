@@ -4,6 +4,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Hearth.Streaming.Kafka.Producing;
 using Hearth.Streaming.Kafka.Providers;
+using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;

@@ -1,4 +1,5 @@
 using Hearth.Grains.Interfaces;
+using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Xunit.Abstractions;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using Hearth.Silo.Hosting;
 
-namespace Hearth.Tests.Infrastructure;
+namespace Hearth.Testing;
 
 /// <summary>
 /// Ports for the silos, load balancers and servers a test run starts: each handed out once per process and free

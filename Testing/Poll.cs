@@ -1,4 +1,4 @@
-namespace Hearth.Tests.Infrastructure;
+namespace Hearth.Testing;
 
 /// <summary>
 /// Asks again, at a short interval, until a condition on another process (its database rows, its HTTP

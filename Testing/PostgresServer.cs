@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Hearth.Tests.Infrastructure;
+namespace Hearth.Testing;
 
 /// <summary>
 /// The PostgreSQL server tests and benchmarks use: <c>./test.sh</c> and <c>./bench.sh</c> start a throwaway one

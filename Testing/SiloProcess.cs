@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
-namespace Hearth.Tests.Infrastructure;
+namespace Hearth.Testing;
 
 /// <summary>
 /// A silo in a process of its own, so that it can be stopped with SIGTERM, killed with SIGKILL (a crash:
