@@ -22,7 +22,7 @@ public sealed class KafkaOptions
 
     /// <summary>How often checkpoints are committed; a crash redelivers at most this much (and grains skip it).</summary>
     /// <remarks>Allowed range 10..3600000.</remarks>
-    public int CommitIntervalMs { get; set; } = Streaming.Kafka.Hosting.KafkaStreamOptions.DefaultAutoCommitIntervalMs;
+    public int CommitIntervalMs { get; set; } = Streaming.Kafka.Hosting.KafkaStreamOptions.DefaultCommitIntervalMs;
 
     /// <summary>librdkafka <c>queued.min.messages</c>: messages prefetched per partition.</summary>
     /// <remarks>Allowed range 1..10000000.</remarks>

@@ -127,7 +127,7 @@ public static class ThermostatSiloBuilderExtensions
             options.NamespaceTopics[ThermostatStreams.Settings] = settings.Topics.Settings;
         }
 
-        options.AutoCommitIntervalMs = kafka.CommitIntervalMs;
+        options.CommitIntervalMs = kafka.CommitIntervalMs;
         options.QueuedMinMessages = kafka.QueuedMinMessages;
         options.QueuedMaxMessagesKbytes = kafka.QueuedMaxMessagesKbytes;
         options.MaxBatchSize = kafka.MaxBatchSize;

@@ -77,4 +77,40 @@ public sealed class OptionsValidationTests
         Assert.Contains(failures, f => f.StartsWith("MaxBatchSize", StringComparison.Ordinal));
         Assert.Empty(KafkaStreamOptionsValidator.Validate(new KafkaStreamOptions { BootstrapServers = "k:9092", Topics = ["in"], DeadLetterTopic = "dead" }));
     }
+
+    [Theory]
+    [InlineData("localhost")]
+    [InlineData("a:9092,b:99999")]
+    [InlineData("a:9092,:9092")]
+    public void TheProvidersBootstrapServers_MustBeHostPortPairs(string servers)
+    {
+        var failures = KafkaStreamOptionsValidator.Validate(new KafkaStreamOptions { BootstrapServers = servers, Topics = ["in"], DeadLetterTopic = "dead" });
+
+        Assert.Contains(failures, f => f.StartsWith("BootstrapServers must be host:port", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheProvidersOptions_WithAKeyPrefix_NameTheConfigurationKeys()
+    {
+        var options = new KafkaStreamOptions { BootstrapServers = "k:9092", GroupId = "", Topics = ["in"], DeadLetterTopic = "dead", CommitIntervalMs = 1, MetadataTimeout = TimeSpan.Zero };
+
+        var failures = KafkaStreamOptionsValidator.Validate(options, keyPrefix: "Kafka:");
+
+        Assert.Equal(3, failures.Count);
+        Assert.Contains("Kafka:GroupId is required.", failures);
+        Assert.Contains(failures, f => f.StartsWith("Kafka:CommitIntervalMs must be between 10 and 3600000", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Kafka:MetadataTimeout must be positive", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheProvidersOptions_SetByTheHost_AreLeftToIt()
+    {
+        var options = new KafkaStreamOptions { BootstrapServers = "k:9092", Topics = [], DeadLetterTopic = "", NamespaceTopics = { ["n"] = "bad topic" } };
+
+        var all = KafkaStreamOptionsValidator.Validate(options, keyPrefix: "Kafka:");
+        var own = KafkaStreamOptionsValidator.Validate(options, keyPrefix: "Kafka:", setByHost: [nameof(options.Topics), nameof(options.DeadLetterTopic), nameof(options.NamespaceTopics)]);
+
+        Assert.Equal(3, all.Count);
+        Assert.Empty(own);
+    }
 }
