@@ -72,24 +72,6 @@ public sealed class TopicsOptionsValidator : IValidateOptions<TopicsOptions>
     }
 }
 
-/// <summary>Validates <see cref="GrainsOptions"/>.</summary>
-public sealed class GrainsOptionsValidator : IValidateOptions<GrainsOptions>
-{
-    public ValidateOptionsResult Validate(string? name, GrainsOptions options)
-    {
-        var failures = new List<string>();
-        OptionChecks.Range(failures, "Grains:IdleTimeout", options.IdleTimeout, TimeSpan.FromSeconds(2), TimeSpan.FromDays(7));
-        OptionChecks.Range(failures, "Grains:WriteBehindInterval", options.WriteBehindInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
-        OptionChecks.Range(failures, "Grains:MaxDeliveryTime", options.MaxDeliveryTime, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
-        if (options.Placement is not (GrainsOptions.ResourceOptimizedPlacement or GrainsOptions.PreferLocalPlacement))
-        {
-            failures.Add($"Grains:Placement must be '{GrainsOptions.ResourceOptimizedPlacement}' or '{GrainsOptions.PreferLocalPlacement}'; it is '{options.Placement}'.");
-        }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-}
-
 /// <summary>Validates <see cref="StorageOptions"/>.</summary>
 public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 {

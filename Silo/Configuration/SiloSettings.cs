@@ -1,3 +1,4 @@
+using Hearth.Grains;
 using Hearth.Silo.Diagnostics;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +12,7 @@ public sealed record SiloSettings(
     KafkaOptions Kafka,
     TopicsOptions Topics,
     StorageOptions Storage,
-    GrainsOptions Grains,
+    ThermostatGrainOptions Grains,
     OrleansOptions Orleans,
     SiloOptions Silo,
     TelemetryOptions Telemetry)
@@ -27,7 +28,7 @@ public sealed record SiloSettings(
             Bind(configuration, KafkaOptions.SectionName, new KafkaOptionsValidator(), failures),
             Bind(configuration, TopicsOptions.SectionName, new TopicsOptionsValidator(), failures),
             Bind(configuration, StorageOptions.SectionName, new StorageOptionsValidator(), failures),
-            Bind(configuration, GrainsOptions.SectionName, new GrainsOptionsValidator(), failures),
+            Bind(configuration, ThermostatGrainOptions.SectionName, new ThermostatGrainOptionsValidator(), failures),
             Bind(configuration, OrleansOptions.SectionName, new OrleansOptionsValidator(), failures),
             Bind(configuration, SiloOptions.SectionName, new SiloOptionsValidator(), failures),
             Bind(configuration, TelemetryOptions.SectionName, new TelemetryOptionsValidator(), failures));

@@ -74,11 +74,8 @@ public static class ThermostatSiloBuilderExtensions
             o.CollectionAge = idle;
             o.CollectionQuantum = TimeSpan.FromTicks(Math.Min(GrainCollectionOptions.DEFAULT_COLLECTION_QUANTUM.Ticks, idle.Ticks / 2));
         });
-        silo.Services.Configure<ThermostatGrainOptions>(o =>
-        {
-            o.WriteBehindInterval = settings.Grains.WriteBehindInterval;
-            o.MaxDeliveryTime = settings.Grains.MaxDeliveryTime;
-        });
+        // The section as read and checked (SiloSettings.Register has registered it when the silo executable hosts this).
+        silo.Services.TryAddSingleton(Options.Create(settings.Grains));
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.AddSingleton<ThermostatMetrics>();
         silo.Services.AddSingleton<IInputDeadLetters>(sp => new KafkaInputDeadLetters(
@@ -90,7 +87,7 @@ public static class ThermostatSiloBuilderExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ThermostatDispatcher>>(),
             sp.GetRequiredService<IOptions<SiloMessagingOptions>>().Value.ResponseTimeout * 0.8));
-        if (settings.Grains.Placement == GrainsOptions.PreferLocalPlacement)
+        if (settings.Grains.Placement == ThermostatGrainOptions.PreferLocalPlacement)
         {
             // Orleans adds its default placement only if none is registered.
             silo.Services.AddSingleton<PlacementStrategy, PreferLocalPlacement>();

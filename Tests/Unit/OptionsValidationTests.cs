@@ -1,3 +1,4 @@
+using Hearth.Grains;
 using Hearth.Silo.Configuration;
 using Hearth.Streaming.Kafka.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -54,6 +55,23 @@ public sealed class OptionsValidationTests
         var error = Assert.Throws<OptionsValidationException>(() => SiloSettings.Read(configuration));
 
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheGrainsSection_IsTheGrainsOwnOptions()
+    {
+        var settings = SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Grains:WriteBehindInterval"] = "00:00:03",
+            ["Grains:MaxDeliveryTime"] = "00:00:07",
+            ["Grains:Placement"] = ThermostatGrainOptions.PreferLocalPlacement,
+        }).Build());
+
+        Assert.IsType<ThermostatGrainOptions>(settings.Grains);
+        Assert.Equal(TimeSpan.FromSeconds(3), settings.Grains.WriteBehindInterval);
+        Assert.Equal(TimeSpan.FromSeconds(7), settings.Grains.MaxDeliveryTime);
+        Assert.Equal(ThermostatGrainOptions.PreferLocalPlacement, settings.Grains.Placement);
+        Assert.Equal(ThermostatGrainOptions.DefaultIdleTimeout, settings.Grains.IdleTimeout);
     }
 
     [Fact]
