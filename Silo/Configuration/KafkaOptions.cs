@@ -11,9 +11,6 @@ public sealed class KafkaOptions
     /// </summary>
     public string? BootstrapServers { get; set; }
 
-    /// <summary>With an embedded broker, a file the silo writes its <c>host:port</c> to.</summary>
-    public string? EmbeddedBootstrapFile { get; set; }
-
     /// <summary>
     /// The consumer group whose committed offsets are the input partitions' checkpoints (every silo of a
     /// cluster uses the same; no consumer joins it, Orleans assigns the partitions).

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Hearth.Silo.EmbeddedKafka;
 using Hearth.Silo.Hosting;
 using Hearth.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
@@ -113,6 +114,21 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
         Assert.Equal(port, silo.HttpAddress.Port);
+    }
+
+    [Fact]
+    public async Task NoBootstrapServers_StartsTheEmbeddedBroker_AndWritesItsAddressTo_EmbeddedKafkaBootstrapFile()
+    {
+        var file = _directory.File("kafka-bootstrap");
+        await using var app = Build(new() { ["Kafka:BootstrapServers"] = "", ["EmbeddedKafka:BootstrapFile"] = file });
+        var embedded = app.Services.GetRequiredService<EmbeddedKafkaCluster>();
+
+        await SiloApplication.StartAsync(app);
+        var written = await File.ReadAllTextAsync(file);
+        await app.StopAsync();
+
+        Assert.Equal(embedded.BootstrapServers, written.TrimEnd());
+        Assert.False(File.Exists(file), "The file is deleted when the silo stops.");
     }
 
     public void Dispose() => _directory.Dispose();
