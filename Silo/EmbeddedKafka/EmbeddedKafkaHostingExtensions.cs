@@ -1,4 +1,5 @@
 using Hearth.Silo.Configuration;
+using Hearth.Streaming.Kafka.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Hearth.Silo.EmbeddedKafka;
@@ -15,7 +16,7 @@ public static class EmbeddedKafkaHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
-        if (!string.IsNullOrWhiteSpace(configuration[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"]))
+        if (!string.IsNullOrWhiteSpace(configuration[KafkaSection.BootstrapServersKey]))
         {
             return null;
         }
@@ -36,11 +37,11 @@ public static class EmbeddedKafkaHostingExtensions
 
         var settings = new Dictionary<string, string?>
         {
-            [$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = cluster.BootstrapServers,
+            [KafkaSection.BootstrapServersKey] = cluster.BootstrapServers,
         };
         // The embedded broker answers an empty fetch only when fetch.wait.max.ms (default 500) has passed,
         // even if messages arrive meanwhile; a short wait keeps reading-to-command latency low.
-        const string fetchWait = $"{KafkaOptions.SectionName}:{nameof(KafkaOptions.ConsumerProperties)}:fetch.wait.max.ms";
+        const string fetchWait = $"{KafkaSection.Name}:{nameof(KafkaStreamOptions.ConsumerProperties)}:fetch.wait.max.ms";
         if (configuration[fetchWait] is null)
         {
             settings[fetchWait] = "10";

@@ -20,7 +20,7 @@ public static class StandaloneEmbeddedKafka
         });
         builder.Services.AddOptions<TopicsOptions>().BindConfiguration(TopicsOptions.SectionName);
         // Whatever the configuration says, this process is the broker.
-        builder.Configuration[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = "";
+        builder.Configuration[KafkaSection.BootstrapServersKey] = "";
         builder.AddEmbeddedKafkaIfUnconfigured();
         using var host = builder.Build();
         await host.RunAsync();
