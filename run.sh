@@ -43,7 +43,7 @@ trap stop INT TERM EXIT
 use_silo_runtime
 dotnet "$SILO" \
     --Urls="http://127.0.0.1:$HTTP_PORT" \
-    --Kafka:EmbeddedBootstrapFile="$STATE/kafka-bootstrap" \
+    --EmbeddedKafka:BootstrapFile="$STATE/kafka-bootstrap" \
     --Storage:ConnectionString="Data Source=$STATE/hearth.db" \
     >"$STATE/silo.log" 2>&1 &
 silo_pid=$!

@@ -1,23 +1,47 @@
 namespace Hearth.Grains;
 
-/// <summary>How the thermostat grains keep their state. Section <c>Grains</c>.</summary>
+/// <summary>
+/// How the controller grains live and keep their state. Section <c>Grains</c>, checked by
+/// <see cref="ThermostatGrainOptionsValidator"/>. The grain and the dispatcher read <see cref="WriteBehindInterval"/> and
+/// <see cref="MaxDeliveryTime"/>; the silo applies the rest to Orleans (collection age, placement, rebalancer).
+/// </summary>
 public sealed class ThermostatGrainOptions
 {
     public const string SectionName = "Grains";
 
+    public const string ResourceOptimizedPlacement = "resource-optimized";
+    public const string PreferLocalPlacement = "prefer-local";
+
+    public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan DefaultWriteBehindInterval = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultMaxDeliveryTime = TimeSpan.FromMinutes(1);
+
+    /// <summary>A controller that has received nothing for this long is written and collected by Orleans.</summary>
+    /// <remarks>Allowed range 2 s..7 days.</remarks>
+    public TimeSpan IdleTimeout { get; set; } = DefaultIdleTimeout;
 
     /// <summary>
     /// How often a controller whose last inputs changed only its last measurement writes its state (decisions,
     /// settings and commands, are written at once). A crash loses at most this much of the last measurements.
     /// </summary>
+    /// <remarks>Allowed range 100 ms..1 h.</remarks>
     public TimeSpan WriteBehindInterval { get; set; } = DefaultWriteBehindInterval;
 
     /// <summary>
     /// How long a controller's inputs are retried while applying them fails (storage or Kafka down, a failing
     /// controller) before they are dead-lettered and its partition goes on.
     /// </summary>
-    public TimeSpan MaxDeliveryTime { get; set; } = TimeSpan.FromMinutes(1);
+    /// <remarks>Allowed range 1 s..1 day.</remarks>
+    public TimeSpan MaxDeliveryTime { get; set; } = DefaultMaxDeliveryTime;
+
+    /// <summary>
+    /// Where a new controller activation goes: <c>resource-optimized</c> (Orleans' default: the least loaded
+    /// silo) or <c>prefer-local</c> (the silo that delivers its first input).
+    /// </summary>
+    public string Placement { get; set; } = ResourceOptimizedPlacement;
+
+    /// <summary>Let Orleans' activation rebalancer move existing controllers onto silos that join.</summary>
+    public bool Rebalance { get; set; } = true;
 }
 
 /// <summary>Where the thermostat grains' state is stored.</summary>

@@ -97,7 +97,7 @@ cmd_start() {
     echo "Starting the embedded Kafka broker..."
     rm -f "$STATE/kafka-bootstrap"
     nohup dotnet "$SILO_DLL" embedded-kafka \
-        --Kafka:EmbeddedBootstrapFile="$STATE/kafka-bootstrap" --Topics:Partitions="$PARTITIONS" \
+        --EmbeddedKafka:BootstrapFile="$STATE/kafka-bootstrap" --Topics:Partitions="$PARTITIONS" \
         >"$STATE/kafka.log" 2>&1 &
     echo $! >"$STATE/kafka.pid"
     for _ in $(seq 1 150); do [ -s "$STATE/kafka-bootstrap" ] && break; sleep 0.2; done

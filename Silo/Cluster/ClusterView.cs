@@ -1,4 +1,4 @@
-using Hearth.Silo.Configuration;
+using Hearth.Streaming.Kafka.Hosting;
 using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.Options;
 
@@ -59,7 +59,7 @@ public sealed partial class ClusterView(
     IClusterMembershipService membership,
     IGrainFactory grains,
     [FromKeyedServices(Grains.ThermostatStreams.Provider)] IKafkaStreamStatus kafka,
-    IOptions<KafkaOptions> kafkaOptions,
+    IOptions<KafkaStreamOptions> kafkaOptions,
     IOptions<Orleans.Configuration.ClusterOptions> cluster,
     ILocalSiloDetails silo,
     TimeProvider time,
@@ -111,7 +111,7 @@ public sealed partial class ClusterView(
                 : new QueueView(q.Topic, q.Partition, null, null, null))
             .ToList();
         return new ClusterSnapshot(
-            now, silo.Name, cluster.Value.ClusterId, kafkaOptions.Value.BootstrapServers ?? "", kafkaOptions.Value.GroupId, queues.Count,
+            now, silo.Name, cluster.Value.ClusterId, kafkaOptions.Value.BootstrapServers, kafkaOptions.Value.GroupId, queues.Count,
             silos, queues, events.Select(e => new EventView(e.At, e.Silo, e.Kind, e.Detail)).ToList());
     }
 

@@ -4,40 +4,6 @@ using Microsoft.Extensions.Options;
 
 namespace Hearth.Silo.Configuration;
 
-/// <summary>Validates <see cref="KafkaOptions"/>; messages name the configuration key.</summary>
-public sealed class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
-{
-    public ValidateOptionsResult Validate(string? name, KafkaOptions options)
-    {
-        var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.GroupId))
-        {
-            failures.Add("Kafka:GroupId is required.");
-        }
-
-        if (!string.IsNullOrWhiteSpace(options.BootstrapServers))
-        {
-            foreach (var server in options.BootstrapServers.Split(',', StringSplitOptions.TrimEntries))
-            {
-                var colon = server.LastIndexOf(':');
-                if (colon <= 0 || !int.TryParse(server.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
-                {
-                    failures.Add($"Kafka:BootstrapServers must be host:port[,host:port...]; '{server}' is not.");
-                }
-            }
-        }
-
-        OptionChecks.Range(failures, "Kafka:CommitIntervalMs", options.CommitIntervalMs, 10, 3_600_000);
-        OptionChecks.Range(failures, "Kafka:QueuedMinMessages", options.QueuedMinMessages, 1, 10_000_000);
-        OptionChecks.Range(failures, "Kafka:QueuedMaxMessagesKbytes", options.QueuedMaxMessagesKbytes, 1, 2_097_151);
-        OptionChecks.Range(failures, "Kafka:MaxBatchSize", options.MaxBatchSize, 1, 100_000);
-        OptionChecks.Range(failures, "Kafka:CacheSize", options.CacheSize, 1, 10_000_000);
-        OptionChecks.Range(failures, "Kafka:SiloCacheSize", options.SiloCacheSize, 1, 100_000_000);
-        OptionChecks.Range(failures, "Kafka:LingerMs", options.LingerMs, 0, 900_000);
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-}
-
 /// <summary>Validates <see cref="TopicsOptions"/>.</summary>
 public sealed class TopicsOptionsValidator : IValidateOptions<TopicsOptions>
 {
@@ -66,24 +32,6 @@ public sealed class TopicsOptionsValidator : IValidateOptions<TopicsOptions>
         if (inputs.Contains(options.DeadLetter, StringComparer.Ordinal) || options.DeadLetter == options.Commands)
         {
             failures.Add($"Topics:DeadLetter must differ from the input and command topics; it is '{options.DeadLetter}'.");
-        }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-}
-
-/// <summary>Validates <see cref="GrainsOptions"/>.</summary>
-public sealed class GrainsOptionsValidator : IValidateOptions<GrainsOptions>
-{
-    public ValidateOptionsResult Validate(string? name, GrainsOptions options)
-    {
-        var failures = new List<string>();
-        OptionChecks.Range(failures, "Grains:IdleTimeout", options.IdleTimeout, TimeSpan.FromSeconds(2), TimeSpan.FromDays(7));
-        OptionChecks.Range(failures, "Grains:WriteBehindInterval", options.WriteBehindInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
-        OptionChecks.Range(failures, "Grains:MaxDeliveryTime", options.MaxDeliveryTime, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
-        if (options.Placement is not (GrainsOptions.ResourceOptimizedPlacement or GrainsOptions.PreferLocalPlacement))
-        {
-            failures.Add($"Grains:Placement must be '{GrainsOptions.ResourceOptimizedPlacement}' or '{GrainsOptions.PreferLocalPlacement}'; it is '{options.Placement}'.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

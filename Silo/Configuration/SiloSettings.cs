@@ -1,4 +1,6 @@
+using Hearth.Grains;
 using Hearth.Silo.Diagnostics;
+using Hearth.Streaming.Kafka.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Hearth.Silo.Configuration;
@@ -7,37 +9,63 @@ namespace Hearth.Silo.Configuration;
 /// Every section of the silo's configuration, read and validated once before anything starts: the silo's
 /// shape (clustering, storage, ports) depends on it. Invalid configuration fails here, naming the keys.
 /// </summary>
+/// <remarks>
+/// One type per section: <c>Kafka</c> is the Kafka stream provider's own <see cref="KafkaStreamOptions"/>
+/// (<see cref="KafkaSection"/>), <c>Grains</c> the grains' own <see cref="ThermostatGrainOptions"/>.
+/// </remarks>
 public sealed record SiloSettings(
-    KafkaOptions Kafka,
+    KafkaStreamOptions Kafka,
     TopicsOptions Topics,
     StorageOptions Storage,
-    GrainsOptions Grains,
+    ThermostatGrainOptions Grains,
     OrleansOptions Orleans,
     SiloOptions Silo,
     TelemetryOptions Telemetry)
 {
+    /// <summary>Section <c>Kafka</c> as it was read.</summary>
+    private IConfigurationSection KafkaConfiguration { get; init; } = null!;
+
+    /// <summary>What the silo's Kafka logs are called (<see cref="KafkaStreamOptions.LogIncarnation"/>).</summary>
+    private string KafkaLogIncarnation { get; init; } = "";
+
     /// <summary>Reads and validates the configuration.</summary>
+    /// <param name="kafkaLogIncarnation">The embedded broker's incarnation, when the silo hosts one; empty for a Kafka cluster.</param>
     /// <exception cref="OptionsValidationException">Some values are invalid; the message names every key.</exception>
     /// <exception cref="InvalidOperationException">A value could not be converted; the message names the key.</exception>
-    public static SiloSettings Read(IConfiguration configuration)
+    public static SiloSettings Read(IConfiguration configuration, string kafkaLogIncarnation = "")
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(kafkaLogIncarnation);
         var failures = new List<string>();
-        var settings = new SiloSettings(
-            Bind(configuration, KafkaOptions.SectionName, new KafkaOptionsValidator(), failures),
-            Bind(configuration, TopicsOptions.SectionName, new TopicsOptionsValidator(), failures),
-            Bind(configuration, StorageOptions.SectionName, new StorageOptionsValidator(), failures),
-            Bind(configuration, GrainsOptions.SectionName, new GrainsOptionsValidator(), failures),
-            Bind(configuration, OrleansOptions.SectionName, new OrleansOptionsValidator(), failures),
-            Bind(configuration, SiloOptions.SectionName, new SiloOptionsValidator(), failures),
-            Bind(configuration, TelemetryOptions.SectionName, new TelemetryOptionsValidator(), failures));
+        var topics = Bind(configuration, TopicsOptions.SectionName, new TopicsOptionsValidator(), failures);
+        var storage = Bind(configuration, StorageOptions.SectionName, new StorageOptionsValidator(), failures);
+        var grains = Bind(configuration, ThermostatGrainOptions.SectionName, new ThermostatGrainOptionsValidator(), failures);
+        var orleans = Bind(configuration, OrleansOptions.SectionName, new OrleansOptionsValidator(), failures);
+        var silo = Bind(configuration, SiloOptions.SectionName, new SiloOptionsValidator(), failures);
+        var telemetry = Bind(configuration, TelemetryOptions.SectionName, new TelemetryOptionsValidator(), failures);
+        // After the sections it takes values from.
+        var kafkaConfiguration = KafkaSection.Snapshot(configuration);
+        var kafka = new KafkaStreamOptions();
+        KafkaSection.Bind(kafkaConfiguration, kafka, topics, silo, kafkaLogIncarnation);
+        failures.InsertRange(0, KafkaSection.Validate(kafkaConfiguration, kafka));
         if (failures.Count > 0)
         {
             throw new OptionsValidationException("configuration", typeof(SiloSettings), failures);
         }
 
-        return settings;
+        return new SiloSettings(kafka, topics, storage, grains, orleans, silo, telemetry)
+        {
+            KafkaConfiguration = kafkaConfiguration,
+            KafkaLogIncarnation = kafkaLogIncarnation,
+        };
     }
+
+    /// <summary>
+    /// Binds the Kafka stream provider's own (named) options as <see cref="Kafka"/> was bound: from the same values of
+    /// section <c>Kafka</c>, the same other sections, the same log incarnation. Nothing is copied option by option.
+    /// </summary>
+    public void BindKafka(KafkaStreamOptions options) =>
+        KafkaSection.Bind(KafkaConfiguration, options, Topics, Silo, KafkaLogIncarnation);
 
     /// <summary>Registers every section as <see cref="IOptions{TOptions}"/> with the values read.</summary>
     public void Register(IServiceCollection services)

@@ -1,4 +1,5 @@
 using Hearth.Silo.Configuration;
+using Hearth.Streaming.Kafka.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Hearth.Silo.EmbeddedKafka;
@@ -7,14 +8,15 @@ public static class EmbeddedKafkaHostingExtensions
 {
     /// <summary>
     /// When <c>Kafka:BootstrapServers</c> is empty, starts an <see cref="EmbeddedKafkaCluster"/> with the
-    /// configured topics (<c>Topics:Partitions</c> partitions each) and points the silo at it.
+    /// configured topics (<c>Topics:Partitions</c> partitions each) and points the silo at it, announcing its address
+    /// as section <c>EmbeddedKafka</c> says (<see cref="EmbeddedKafkaOptions"/>).
     /// </summary>
     /// <returns>The embedded broker, or null when Kafka is configured.</returns>
     public static EmbeddedKafkaCluster? AddEmbeddedKafkaIfUnconfigured(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
-        if (!string.IsNullOrWhiteSpace(configuration[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"]))
+        if (!string.IsNullOrWhiteSpace(configuration[KafkaSection.BootstrapServersKey]))
         {
             return null;
         }
@@ -35,11 +37,11 @@ public static class EmbeddedKafkaHostingExtensions
 
         var settings = new Dictionary<string, string?>
         {
-            [$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = cluster.BootstrapServers,
+            [KafkaSection.BootstrapServersKey] = cluster.BootstrapServers,
         };
         // The embedded broker answers an empty fetch only when fetch.wait.max.ms (default 500) has passed,
         // even if messages arrive meanwhile; a short wait keeps reading-to-command latency low.
-        const string fetchWait = $"{KafkaOptions.SectionName}:{nameof(KafkaOptions.ConsumerProperties)}:fetch.wait.max.ms";
+        const string fetchWait = $"{KafkaSection.Name}:{nameof(KafkaStreamOptions.ConsumerProperties)}:fetch.wait.max.ms";
         if (configuration[fetchWait] is null)
         {
             settings[fetchWait] = "10";
@@ -47,21 +49,22 @@ public static class EmbeddedKafkaHostingExtensions
 
         configuration.AddInMemoryCollection(settings);
         builder.Services.AddSingleton(cluster);
+        builder.Services.AddOptions<EmbeddedKafkaOptions>().BindConfiguration(EmbeddedKafkaOptions.SectionName);
         // Registered before the grain runtime, so it starts first and stops last.
         builder.Services.AddHostedService<EmbeddedKafkaAnnouncer>();
         return cluster;
     }
 }
 
-/// <summary>Tells where the embedded broker is: in the log and, if configured, in <c>Kafka:EmbeddedBootstrapFile</c>.</summary>
+/// <summary>Tells where the embedded broker is: in the log and, if configured, in <c>EmbeddedKafka:BootstrapFile</c>.</summary>
 internal sealed partial class EmbeddedKafkaAnnouncer(
-    EmbeddedKafkaCluster cluster, IOptions<KafkaOptions> options, IOptions<TopicsOptions> topics, ILogger<EmbeddedKafkaAnnouncer> logger)
+    EmbeddedKafkaCluster cluster, IOptions<EmbeddedKafkaOptions> options, IOptions<TopicsOptions> topics, ILogger<EmbeddedKafkaAnnouncer> logger)
     : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         LogListening(logger, cluster.BootstrapServers, topics.Value.Partitions);
-        if (options.Value.EmbeddedBootstrapFile is { Length: > 0 } file)
+        if (options.Value.BootstrapFile is { Length: > 0 } file)
         {
             // Written whole and renamed, so a script polling for the file never reads half of it.
             var full = Path.GetFullPath(file);
@@ -74,7 +77,7 @@ internal sealed partial class EmbeddedKafkaAnnouncer(
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.EmbeddedBootstrapFile is { Length: > 0 } file && File.Exists(file))
+        if (options.Value.BootstrapFile is { Length: > 0 } file && File.Exists(file))
         {
             File.Delete(file);
         }

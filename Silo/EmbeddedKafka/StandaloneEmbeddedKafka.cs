@@ -5,7 +5,7 @@ namespace Hearth.Silo.EmbeddedKafka;
 /// <summary>
 /// <c>Hearth.Silo embedded-kafka</c>: the development broker as a process of its own, so that several
 /// silos (and any Kafka client) can share it. It creates the configured topics, logs its address and
-/// writes it to <c>Kafka:EmbeddedBootstrapFile</c>, and runs until stopped. Not durable.
+/// writes it to <c>EmbeddedKafka:BootstrapFile</c>, and runs until stopped. Not durable.
 /// </summary>
 public static class StandaloneEmbeddedKafka
 {
@@ -18,10 +18,9 @@ public static class StandaloneEmbeddedKafka
             Args = args,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.SectionName);
         builder.Services.AddOptions<TopicsOptions>().BindConfiguration(TopicsOptions.SectionName);
         // Whatever the configuration says, this process is the broker.
-        builder.Configuration[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = "";
+        builder.Configuration[KafkaSection.BootstrapServersKey] = "";
         builder.AddEmbeddedKafkaIfUnconfigured();
         using var host = builder.Build();
         await host.RunAsync();

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Hearth.Silo.Configuration;
+using Hearth.Streaming.Kafka.Hosting;
 using Microsoft.Extensions.Options;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 
@@ -9,7 +10,7 @@ namespace Hearth.Silo.Hosting;
 /// Before the silo joins anything: every configured topic must exist. A missing one stops the silo with its
 /// configuration key named (the silo never creates topics on a real cluster).
 /// </summary>
-internal sealed class KafkaTopicCheck(IOptions<KafkaOptions> kafka, IOptions<TopicsOptions> topics) : IHostedService
+internal sealed class KafkaTopicCheck(IOptions<KafkaStreamOptions> kafka, IOptions<TopicsOptions> topics) : IHostedService
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 

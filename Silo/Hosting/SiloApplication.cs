@@ -40,11 +40,7 @@ public static partial class SiloApplication
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
 
         var embedded = builder.AddEmbeddedKafkaIfUnconfigured();
-        var settings = SiloSettings.Read(builder.Configuration);
-        if (embedded is not null)
-        {
-            settings.Kafka.LogIncarnation = embedded.Incarnation;
-        }
+        var settings = SiloSettings.Read(builder.Configuration, embedded?.Incarnation ?? "");
 
         settings.Register(builder.Services);
         var endpoints = SiloEndpoints.Resolve(builder.Configuration, settings);

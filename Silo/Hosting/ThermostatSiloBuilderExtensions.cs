@@ -60,7 +60,8 @@ public static class ThermostatSiloBuilderExtensions
 
         silo.AddKafkaStreams(ThermostatStreams.Provider, kafka =>
         {
-            kafka.ConfigureKafka(options => options.Configure(o => Apply(settings, o)));
+            // Its options are section Kafka, bound as SiloSettings.Kafka was (SiloSettings.BindKafka).
+            kafka.ConfigureKafka(options => options.Configure(settings.BindKafka));
             kafka.UseDataAdapter((_, _) => new ThermostatDataAdapter());
             // The dispatcher retries and dead-letters by thermostat itself (Grains:MaxDeliveryTime): the pulling
             // agent never skips a partition's batch, it delivers it again until the dispatcher completes it.
@@ -74,11 +75,8 @@ public static class ThermostatSiloBuilderExtensions
             o.CollectionAge = idle;
             o.CollectionQuantum = TimeSpan.FromTicks(Math.Min(GrainCollectionOptions.DEFAULT_COLLECTION_QUANTUM.Ticks, idle.Ticks / 2));
         });
-        silo.Services.Configure<ThermostatGrainOptions>(o =>
-        {
-            o.WriteBehindInterval = settings.Grains.WriteBehindInterval;
-            o.MaxDeliveryTime = settings.Grains.MaxDeliveryTime;
-        });
+        // The section as read and checked (SiloSettings.Register has registered it when the silo executable hosts this).
+        silo.Services.TryAddSingleton(Options.Create(settings.Grains));
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.AddSingleton<ThermostatMetrics>();
         silo.Services.AddSingleton<IInputDeadLetters>(sp => new KafkaInputDeadLetters(
@@ -90,7 +88,7 @@ public static class ThermostatSiloBuilderExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ThermostatDispatcher>>(),
             sp.GetRequiredService<IOptions<SiloMessagingOptions>>().Value.ResponseTimeout * 0.8));
-        if (settings.Grains.Placement == GrainsOptions.PreferLocalPlacement)
+        if (settings.Grains.Placement == ThermostatGrainOptions.PreferLocalPlacement)
         {
             // Orleans adds its default placement only if none is registered.
             silo.Services.AddSingleton<PlacementStrategy, PreferLocalPlacement>();
@@ -106,38 +104,5 @@ public static class ThermostatSiloBuilderExtensions
         }
 
         return silo;
-    }
-
-    /// <summary>The Kafka stream provider's options from the silo's configuration.</summary>
-    private static void Apply(SiloSettings settings, KafkaStreamOptions options)
-    {
-        var kafka = settings.Kafka;
-        options.BootstrapServers = kafka.BootstrapServers ?? "";
-        options.GroupId = kafka.GroupId;
-        options.Topics = settings.Topics.InputTopics.ToList();
-        options.DeadLetterTopic = settings.Topics.DeadLetter;
-        // Readings and settings sharing a topic are all on the readings streams.
-        options.NamespaceTopics = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            [ThermostatStreams.Readings] = settings.Topics.Readings,
-            [ThermostatStreams.Commands] = settings.Topics.Commands,
-        };
-        if (!string.Equals(settings.Topics.Settings, settings.Topics.Readings, StringComparison.Ordinal))
-        {
-            options.NamespaceTopics[ThermostatStreams.Settings] = settings.Topics.Settings;
-        }
-
-        options.AutoCommitIntervalMs = kafka.CommitIntervalMs;
-        options.QueuedMinMessages = kafka.QueuedMinMessages;
-        options.QueuedMaxMessagesKbytes = kafka.QueuedMaxMessagesKbytes;
-        options.MaxBatchSize = kafka.MaxBatchSize;
-        options.CacheSize = kafka.CacheSize;
-        options.SiloCacheSize = kafka.SiloCacheSize;
-        options.LingerMs = kafka.LingerMs;
-        options.LogIncarnation = kafka.LogIncarnation;
-        options.ClientId = settings.Silo.Name;
-        options.Properties = new Dictionary<string, string>(kafka.Properties, StringComparer.Ordinal);
-        options.ConsumerProperties = new Dictionary<string, string>(kafka.ConsumerProperties, StringComparer.Ordinal);
-        options.ProducerProperties = new Dictionary<string, string>(kafka.ProducerProperties, StringComparer.Ordinal);
     }
 }

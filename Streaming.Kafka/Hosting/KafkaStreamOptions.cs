@@ -6,13 +6,19 @@ namespace Hearth.Streaming.Kafka.Hosting;
 /// How a Kafka stream provider reaches Kafka and which topics it reads. Named options: one set per
 /// provider name (<c>siloBuilder.AddKafkaStreams("kafka", ...)</c>).
 /// </summary>
+/// <remarks>
+/// A host may bind them from a configuration section (<c>options.Bind(configuration.GetSection("Kafka"))</c>: the
+/// property dictionaries bind from <c>Kafka:Properties:&lt;librdkafka name&gt;</c>) and check them with
+/// <see cref="KafkaStreamOptionsValidator.Validate(KafkaStreamOptions, string, IEnumerable{string}?)"/> and the
+/// section as key prefix, so that every message names the key an operator sets.
+/// </remarks>
 public sealed class KafkaStreamOptions
 {
     public const string DefaultGroupId = "hearth-silos";
     public const int DefaultMaxBatchSize = 50_000;
     public const int DefaultCacheSize = 100_000;
     public const int DefaultSiloCacheSize = 400_000;
-    public const int DefaultAutoCommitIntervalMs = 1_000;
+    public const int DefaultCommitIntervalMs = 1_000;
     public const int DefaultQueuedMinMessages = 20_000;
     public const int DefaultQueuedMaxMessagesKbytes = 16_384;
     public const int DefaultLingerMs = 5;
@@ -68,7 +74,7 @@ public sealed class KafkaStreamOptions
     /// redelivers what was delivered since the last commit; consumers must skip what they have seen.
     /// </summary>
     /// <remarks>Allowed range 10..3600000.</remarks>
-    public int AutoCommitIntervalMs { get; set; } = DefaultAutoCommitIntervalMs;
+    public int CommitIntervalMs { get; set; } = DefaultCommitIntervalMs;
 
     /// <summary>librdkafka <c>queued.min.messages</c> per partition consumer (prefetch).</summary>
     /// <remarks>Allowed range 1..10000000.</remarks>

@@ -17,7 +17,7 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
 
     /// <summary>
     /// The consumer of one queue: manually assigned (never joins the group, Orleans balances the queues),
-    /// committing the offsets the receiver stores, in the background every <see cref="KafkaStreamOptions.AutoCommitIntervalMs"/>.
+    /// committing the offsets the receiver stores, in the background every <see cref="KafkaStreamOptions.CommitIntervalMs"/>.
     /// </summary>
     public IConsumer<byte[]?, byte[]?> CreateConsumer(string queueName)
     {
@@ -25,7 +25,7 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
         {
             GroupId = options.GroupId,
             EnableAutoCommit = true,
-            AutoCommitIntervalMs = options.AutoCommitIntervalMs,
+            AutoCommitIntervalMs = options.CommitIntervalMs,
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnablePartitionEof = false,

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Hearth.Grains;
+using Hearth.Silo.EmbeddedKafka;
 using Hearth.Silo.Hosting;
+using Hearth.Streaming.Kafka.Hosting;
 using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
@@ -23,6 +26,11 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     [InlineData("Grains:IdleTimeout", "soon", "Grains:IdleTimeout")]
     [InlineData("Storage:Provider", "oracle", "Storage:Provider")]
     [InlineData("Kafka:GroupId", "", "Kafka:GroupId")]
+    // The Kafka stream provider's own options, set through configuration, are named as the keys.
+    [InlineData("Kafka:MaxBatchSize", "0", "Kafka:MaxBatchSize must be between 1 and 100000")]
+    [InlineData("Kafka:CommitIntervalMs", "1", "Kafka:CommitIntervalMs must be between 10 and 3600000")]
+    [InlineData("Kafka:MetadataTimeout", "-00:00:01", "Kafka:MetadataTimeout must be positive")]
+    [InlineData("Kafka:Topics:0", "elsewhere", "Kafka:Topics cannot be set")]
     [InlineData("Topics:Commands", "has spaces", "Topics:Commands")]
     [InlineData("Orleans:SiloPort", "-1", "Orleans:SiloPort")]
     public async Task InvalidConfiguration_FailsAtStart_NamingTheKey(string key, string value, string named)
@@ -114,6 +122,24 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
         Assert.Equal(port, silo.HttpAddress.Port);
+    }
+
+    [Fact]
+    public async Task NoBootstrapServers_StartsTheEmbeddedBroker_AndWritesItsAddressTo_EmbeddedKafkaBootstrapFile()
+    {
+        var file = _directory.File("kafka-bootstrap");
+        await using var app = Build(new() { ["Kafka:BootstrapServers"] = "", ["EmbeddedKafka:BootstrapFile"] = file });
+        var embedded = app.Services.GetRequiredService<EmbeddedKafkaCluster>();
+        var provider = app.Services.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(ThermostatStreams.Provider);
+
+        await SiloApplication.StartAsync(app);
+        var written = await File.ReadAllTextAsync(file);
+        await app.StopAsync();
+
+        Assert.Equal(embedded.BootstrapServers, written.TrimEnd());
+        Assert.False(File.Exists(file), "The file is deleted when the silo stops.");
+        // The broker keeps nothing across restarts: its offsets are told apart from an earlier one's.
+        Assert.Equal((embedded.BootstrapServers, embedded.Incarnation), (provider.BootstrapServers, provider.LogIncarnation));
     }
 
     public void Dispose() => _directory.Dispose();

@@ -52,7 +52,7 @@ public static class ProviderCluster
                     };
                     // The embedded broker answers an empty fetch only after fetch.wait.max.ms.
                     o.ConsumerProperties = new Dictionary<string, string> { ["fetch.wait.max.ms"] = "10" };
-                    o.AutoCommitIntervalMs = 100;
+                    o.CommitIntervalMs = 100;
                 }));
                 kafkaStreams.UseDataAdapter((_, _) => new TestEventAdapter());
                 if (agent is not null)

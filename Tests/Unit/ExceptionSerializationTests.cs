@@ -49,6 +49,7 @@ public sealed class ExceptionSerializationTests
     {
         var settings = SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
+            ["Kafka:BootstrapServers"] = "127.0.0.1:9092",
             ["Storage:Provider"] = "postgres",
             ["Storage:ConnectionString"] = "Host=127.0.0.1;Username=postgres",
         }).Build());

@@ -1,3 +1,4 @@
+using Hearth.Grains;
 using Hearth.Silo.Configuration;
 using Hearth.Streaming.Kafka.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -7,24 +8,40 @@ namespace Hearth.Tests.Unit;
 
 public sealed class OptionsValidationTests
 {
+    /// <summary>Where the silo finds Kafka: without it, it hosts the embedded broker and puts its address there.</summary>
+    private const string Kafka = "kafka-0:9092,kafka-1:9092";
+
     [Fact]
     public void Defaults_AreValid()
     {
-        var settings = SiloSettings.Read(new ConfigurationBuilder().Build());
+        var settings = Read(new());
 
         Assert.Equal(StorageOptions.Sqlite, settings.Storage.Provider);
         Assert.Equal(OrleansOptions.DefaultSiloPort, settings.Orleans.SiloPort);
+        Assert.Equal(KafkaStreamOptions.DefaultCommitIntervalMs, settings.Kafka.CommitIntervalMs);
     }
 
     public static TheoryData<string, string, string> Invalid => new()
     {
-        { "Kafka:GroupId", " ", "Kafka:GroupId" },
+        { "Kafka:BootstrapServers", "", "Kafka:BootstrapServers is required" },
         { "Kafka:BootstrapServers", "localhost", "Kafka:BootstrapServers" },
         { "Kafka:BootstrapServers", "a:9092,b:99999", "Kafka:BootstrapServers" },
-        { "Kafka:QueuedMinMessages", "0", "Kafka:QueuedMinMessages" },
+        { "Kafka:GroupId", " ", "Kafka:GroupId" },
         { "Kafka:CommitIntervalMs", "1", "Kafka:CommitIntervalMs" },
+        { "Kafka:MaxBatchSize", "0", "Kafka:MaxBatchSize" },
         { "Kafka:CacheSize", "0", "Kafka:CacheSize" },
         { "Kafka:SiloCacheSize", "0", "Kafka:SiloCacheSize" },
+        { "Kafka:QueuedMinMessages", "0", "Kafka:QueuedMinMessages" },
+        { "Kafka:QueuedMaxMessagesKbytes", "2097152", "Kafka:QueuedMaxMessagesKbytes" },
+        { "Kafka:LingerMs", "-1", "Kafka:LingerMs" },
+        { "Kafka:MetadataTimeout", "00:00:00", "Kafka:MetadataTimeout" },
+        // What the silo sets itself from other sections cannot be set under Kafka: (the key the operator wrote is named).
+        { "Kafka:Topics:0", "elsewhere", "Kafka:Topics" },
+        { "Kafka:DeadLetterTopic", "elsewhere", "Kafka:DeadLetterTopic" },
+        { "Kafka:NamespaceTopics:readings", "elsewhere", "Kafka:NamespaceTopics" },
+        { "Kafka:ClientId", "me", "Kafka:ClientId" },
+        { "Kafka:LogIncarnation", "mine", "Kafka:LogIncarnation" },
+        { "Kafka:EmbeddedBootstrapFile", "kafka-bootstrap", "EmbeddedKafka:BootstrapFile" },
         { "Topics:Readings", "", "Topics:Readings" },
         { "Topics:Settings", "bad topic", "Topics:Settings" },
         { "Topics:Commands", "thermostat-readings", "Topics:Commands" },
@@ -45,25 +62,84 @@ public sealed class OptionsValidationTests
         { "Telemetry:OtlpProtocol", "carrier-pigeon", "Telemetry:OtlpProtocol" },
     };
 
+    /// <summary>
+    /// Every failure names the key, and only its key: a bad topic is reported as the <c>Topics:</c> key it was given,
+    /// not again as the Kafka stream provider's options the silo sets from it.
+    /// </summary>
     [Theory]
     [MemberData(nameof(Invalid))]
     public void Invalid_FailsNamingTheKey(string key, string value, string named)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
-
-        var error = Assert.Throws<OptionsValidationException>(() => SiloSettings.Read(configuration));
+        var error = Assert.Throws<OptionsValidationException>(() => Read(new() { [key] = value }));
 
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
+        Assert.All(error.Failures, f => Assert.Contains(named, f, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void EveryInvalidKey_IsNamedAtOnce()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            Read(new() { ["Kafka:MaxBatchSize"] = "0", ["Kafka:Topics:0"] = "elsewhere", ["Topics:Settings"] = "bad topic", ["Grains:Placement"] = "random" }));
+
+        Assert.Equal(4, error.Failures.Count());
+    }
+
+    [Fact]
+    public void TheKafkaSection_IsTheProvidersOwnOptions_WithWhatTheSiloSetsFromOtherSections()
+    {
+        var settings = Read(new()
+        {
+            ["Kafka:GroupId"] = "g",
+            ["Kafka:CommitIntervalMs"] = "250",
+            ["Kafka:MetadataTimeout"] = "00:00:05",
+            ["Kafka:Properties:security.protocol"] = "SASL_SSL",
+            ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = "10",
+            ["Kafka:ProducerProperties:acks"] = "all",
+            ["Topics:Readings"] = "r",
+            ["Topics:Settings"] = "s",
+            ["Topics:Commands"] = "c",
+            ["Topics:DeadLetter"] = "d",
+            ["Silo:Name"] = "silo-9",
+        }, kafkaLogIncarnation: "embedded-1");
+
+        var kafka = settings.Kafka;
+        Assert.Equal((Kafka, "g", 250, TimeSpan.FromSeconds(5)), (kafka.BootstrapServers, kafka.GroupId, kafka.CommitIntervalMs, kafka.MetadataTimeout));
+        Assert.Equal("SASL_SSL", kafka.Properties["security.protocol"]);
+        Assert.Equal("10", kafka.ConsumerProperties["fetch.wait.max.ms"]);
+        Assert.Equal("all", kafka.ProducerProperties["acks"]);
+        Assert.Equal(["r", "s"], kafka.Topics);
+        Assert.Equal("d", kafka.DeadLetterTopic);
+        Assert.Equal("c", kafka.TopicOf(ThermostatStreams.Commands));
+        Assert.Equal(ThermostatStreams.Settings, kafka.NamespaceOf("s"));
+        Assert.Equal(("silo-9", "embedded-1"), (kafka.ClientId, kafka.LogIncarnation));
+    }
+
+    [Fact]
+    public void TheGrainsSection_IsTheGrainsOwnOptions()
+    {
+        var settings = Read(new()
+        {
+            ["Grains:WriteBehindInterval"] = "00:00:03",
+            ["Grains:MaxDeliveryTime"] = "00:00:07",
+            ["Grains:Placement"] = ThermostatGrainOptions.PreferLocalPlacement,
+        });
+
+        Assert.IsType<ThermostatGrainOptions>(settings.Grains);
+        Assert.Equal(TimeSpan.FromSeconds(3), settings.Grains.WriteBehindInterval);
+        Assert.Equal(TimeSpan.FromSeconds(7), settings.Grains.MaxDeliveryTime);
+        Assert.Equal(ThermostatGrainOptions.PreferLocalPlacement, settings.Grains.Placement);
+        Assert.Equal(ThermostatGrainOptions.DefaultIdleTimeout, settings.Grains.IdleTimeout);
     }
 
     [Fact]
     public void AValueThatIsNotOfItsType_FailsNamingTheKey()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Grains:IdleTimeout"] = "soon" }).Build();
+        var grains = Assert.Throws<InvalidOperationException>(() => Read(new() { ["Grains:IdleTimeout"] = "soon" }));
+        var kafka = Assert.Throws<InvalidOperationException>(() => Read(new() { ["Kafka:MaxBatchSize"] = "many" }));
 
-        var error = Assert.Throws<InvalidOperationException>(() => SiloSettings.Read(configuration));
-
-        Assert.Contains("Grains:IdleTimeout", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Grains:IdleTimeout", grains.Message, StringComparison.Ordinal);
+        Assert.Contains("Kafka:MaxBatchSize", kafka.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -76,5 +152,48 @@ public sealed class OptionsValidationTests
         Assert.Contains(failures, f => f.StartsWith("DeadLetterTopic", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("MaxBatchSize", StringComparison.Ordinal));
         Assert.Empty(KafkaStreamOptionsValidator.Validate(new KafkaStreamOptions { BootstrapServers = "k:9092", Topics = ["in"], DeadLetterTopic = "dead" }));
+    }
+
+    [Theory]
+    [InlineData("localhost")]
+    [InlineData("a:9092,b:99999")]
+    [InlineData("a:9092,:9092")]
+    public void TheProvidersBootstrapServers_MustBeHostPortPairs(string servers)
+    {
+        var failures = KafkaStreamOptionsValidator.Validate(new KafkaStreamOptions { BootstrapServers = servers, Topics = ["in"], DeadLetterTopic = "dead" });
+
+        Assert.Contains(failures, f => f.StartsWith("BootstrapServers must be host:port", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheProvidersOptions_WithAKeyPrefix_NameTheConfigurationKeys()
+    {
+        var options = new KafkaStreamOptions { BootstrapServers = "k:9092", GroupId = "", Topics = ["in"], DeadLetterTopic = "dead", CommitIntervalMs = 1, MetadataTimeout = TimeSpan.Zero };
+
+        var failures = KafkaStreamOptionsValidator.Validate(options, keyPrefix: "Kafka:");
+
+        Assert.Equal(3, failures.Count);
+        Assert.Contains("Kafka:GroupId is required.", failures);
+        Assert.Contains(failures, f => f.StartsWith("Kafka:CommitIntervalMs must be between 10 and 3600000", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Kafka:MetadataTimeout must be positive", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheProvidersOptions_SetByTheHost_AreLeftToIt()
+    {
+        var options = new KafkaStreamOptions { BootstrapServers = "k:9092", Topics = [], DeadLetterTopic = "", NamespaceTopics = { ["n"] = "bad topic" } };
+
+        var all = KafkaStreamOptionsValidator.Validate(options, keyPrefix: "Kafka:");
+        var own = KafkaStreamOptionsValidator.Validate(options, keyPrefix: "Kafka:", setByHost: [nameof(options.Topics), nameof(options.DeadLetterTopic), nameof(options.NamespaceTopics)]);
+
+        Assert.Equal(3, all.Count);
+        Assert.Empty(own);
+    }
+
+    /// <summary><paramref name="values"/>, with Kafka at <see cref="Kafka"/> unless they say otherwise.</summary>
+    private static SiloSettings Read(Dictionary<string, string?> values, string kafkaLogIncarnation = "")
+    {
+        values.TryAdd("Kafka:BootstrapServers", Kafka);
+        return SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), kafkaLogIncarnation);
     }
 }
