@@ -1,12 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hearth.Kafka.Native;
 using Hearth.Silo.Api;
 using Hearth.Silo.Cluster;
 using Hearth.Silo.Configuration;
 using Hearth.Silo.Dashboard;
 using Hearth.Silo.Diagnostics;
 using Hearth.Silo.EmbeddedKafka;
-using Hearth.Streaming.Kafka.Native;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
