@@ -7,7 +7,6 @@ using Hearth.Silo.Configuration;
 using Hearth.Silo.Dashboard;
 using Hearth.Silo.Diagnostics;
 using Hearth.Silo.EmbeddedKafka;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -56,27 +55,15 @@ public static partial class SiloApplication
         AddEndpointServices(builder.Services);
 
         var app = builder.Build();
-        // Created now, so that it sees every measurement from the first message on.
-        app.Services.GetRequiredService<PrometheusMetrics>();
         // A failure no endpoint answers itself is a 500 with a problem body (and logged once, with its stack trace).
         app.UseExceptionHandler();
-        app.Use((context, next) =>
-        {
-            // When the response starts, so that an answer the exception handler rewrote carries it too.
-            context.Response.OnStarting(() =>
-            {
-                context.Response.Headers[ThermostatsApi.ServedByHeader] = settings.Silo.Name;
-                return Task.CompletedTask;
-            });
-            return next(context);
-        });
-        app.MapHealthChecks("/health/live", new() { Predicate = check => check.Tags.Contains("live") });
-        app.MapHealthChecks("/health/ready");
+        app.UseServedByHeader();
+        app.MapMetrics();
+        app.MapHealth();
         app.MapThermostatsApi();
         app.MapClusterApi();
         app.MapDashboard();
         app.MapOrleansDashboard(routePrefix: "/orleans");
-        app.MapGet("/metrics", (PrometheusMetrics metrics) => Results.Text(metrics.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
         return app;
     }
 
@@ -192,9 +179,6 @@ public static partial class SiloApplication
         services.AddHostedService<ClusterWatcher>();
         services.AddSingleton<ClusterView>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
-        services.AddSingleton<StorageProbe>();
-        services.AddHealthChecks()
-            .AddCheck("process", () => HealthCheckResult.Healthy(), tags: ["live"])
-            .AddCheck<SiloHealthCheck>("silo");
+        services.AddSiloHealthChecks();
     }
 }
