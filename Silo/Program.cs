@@ -1,10 +1,6 @@
-using Hearth.Kafka.Native;
 using Hearth.Silo.EmbeddedKafka;
 using Hearth.Silo.Hosting;
 using Microsoft.Extensions.Options;
-
-// The Kafka client runs on the librdkafka of its NuGet package, never a system one.
-Librdkafka.Load();
 
 try
 {

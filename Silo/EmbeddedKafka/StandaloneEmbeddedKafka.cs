@@ -1,3 +1,4 @@
+using Hearth.Kafka.Native;
 using Hearth.Silo.Configuration;
 
 namespace Hearth.Silo.EmbeddedKafka;
@@ -13,6 +14,8 @@ public static class StandaloneEmbeddedKafka
 
     public static async Task<int> RunAsync(string[] args)
     {
+        // The broker is librdkafka's mock cluster: the librdkafka of its NuGet package, never a system one.
+        Librdkafka.Load();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = args,

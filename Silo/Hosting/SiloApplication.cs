@@ -29,6 +29,7 @@ public static partial class SiloApplication
     /// <exception cref="PortInUseException">A port the silo needs is taken.</exception>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        // Before any Kafka client exists: it runs on the librdkafka of its NuGet package, never a system one.
         Librdkafka.Load();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
