@@ -68,14 +68,6 @@ public static partial class SiloApplication
         return app;
     }
 
-    /// <summary>Starts the silo, then runs it until the host is told to stop (SIGTERM, Ctrl+C), and stops it gracefully.</summary>
-    public static async Task RunAsync(WebApplication app, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(app);
-        await StartAsync(app, cancellationToken).ConfigureAwait(false);
-        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>
     /// Starts the silo. If Orleans started and what starts after it failed (the HTTP server, say, on a port taken
     /// since the check), the silo is stopped gracefully before the failure is thrown, as on SIGTERM: it leaves the
