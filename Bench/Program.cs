@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Hearth.Bench;
+using Hearth.Kafka.Native;
 using Hearth.Silo.EmbeddedKafka;
-using Hearth.Streaming.Kafka.Native;
 
 Librdkafka.Load();
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Hearth.Client;
-using Hearth.Streaming.Kafka.Native;
+using Hearth.Kafka.Native;
 
 // The Kafka client runs on the librdkafka of its NuGet package, never a system one.
 Librdkafka.Load();

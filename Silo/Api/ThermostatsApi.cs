@@ -41,9 +41,6 @@ public sealed record SettingAccepted(string ThermostatId, string Topic, int Part
 /// <summary><c>/api/thermostats</c>: read a thermostat's state, change its setting.</summary>
 public static class ThermostatsApi
 {
-    /// <summary>On every answer: the silo that produced it.</summary>
-    public const string ServedByHeader = "X-Hearth-Served-By";
-
     public const double MinTemperature = -50;
     public const double MaxTemperature = 100;
     public const double MaxDelta = 50;

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Hearth.Streaming.Kafka.Native;
+using Hearth.Kafka.Native;
 
 namespace Hearth.Silo.EmbeddedKafka;
 

@@ -1,4 +1,6 @@
+using Hearth.Kafka.Native;
 using Hearth.Silo.Configuration;
+using Hearth.Silo.Hosting;
 
 namespace Hearth.Silo.EmbeddedKafka;
 
@@ -11,7 +13,34 @@ public static class StandaloneEmbeddedKafka
 {
     public const string Verb = "embedded-kafka";
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>Runs the broker until it is told to stop; returns the process's exit code.</summary>
+    /// <param name="error">Where a failure to create the broker is told, in one line (exit code as <see cref="SiloExecutable"/>'s).</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        // The broker is librdkafka's mock cluster: the librdkafka of its NuGet package, never a system one.
+        Librdkafka.Load();
+        IHost host;
+        try
+        {
+            host = Build(args);
+        }
+        catch (Exception e) when (SiloExecutable.StartFailure(e) is { } code)
+        {
+            // Invalid Topics settings, or librdkafka could not create the broker.
+            await error.WriteLineAsync($"Silo could not start: {e.Message}");
+            return code;
+        }
+
+        using (host)
+        {
+            await host.RunAsync();
+        }
+
+        return 0;
+    }
+
+    private static IHost Build(string[] args)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -22,8 +51,6 @@ public static class StandaloneEmbeddedKafka
         // Whatever the configuration says, this process is the broker.
         builder.Configuration[KafkaSection.BootstrapServersKey] = "";
         builder.AddEmbeddedKafkaIfUnconfigured();
-        using var host = builder.Build();
-        await host.RunAsync();
-        return 0;
+        return builder.Build();
     }
 }

@@ -9,33 +9,18 @@ namespace Hearth.Silo.Hosting;
 /// a port the kernel hands out for a bind to port 0 comes from inside that range, where any new outgoing
 /// connection of any process may take it between the moment it is chosen and the moment the silo listens on it.
 /// </summary>
-public static class FreePorts
+internal static class FreePorts
 {
     private const int Span = 2500;
 
     /// <summary>The ports chosen from: <c>[First, End)</c>, ending where the ephemeral range begins.</summary>
-    public static (int First, int End) Range { get; } = ReadRange();
-
-    /// <summary>Whether nothing listens on or is bound to <paramref name="port"/> of <paramref name="address"/>.</summary>
-    public static bool IsFree(IPAddress address, int port)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            socket.Bind(new IPEndPoint(address, port));
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+    private static readonly (int First, int End) Range = ReadRange();
 
     /// <summary>A free port of <paramref name="address"/> from <see cref="Range"/>, other than those in <paramref name="except"/>.</summary>
     /// <exception cref="PortInUseException">Every port of the range is taken.</exception>
     public static int Pick(IPAddress address, IReadOnlyCollection<int> except)
     {
+        ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(except);
         var (first, end) = Range;
         var start = Random.Shared.Next(first, end);
@@ -49,6 +34,21 @@ public static class FreePorts
         }
 
         throw new PortInUseException($"No free port on {address} between {first} and {end - 1}.");
+    }
+
+    /// <summary>Whether nothing listens on or is bound to <paramref name="port"/> of <paramref name="address"/>.</summary>
+    private static bool IsFree(IPAddress address, int port)
+    {
+        using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(address, port));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private static (int, int) ReadRange()

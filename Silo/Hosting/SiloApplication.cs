@@ -1,13 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hearth.Kafka.Native;
 using Hearth.Silo.Api;
 using Hearth.Silo.Cluster;
 using Hearth.Silo.Configuration;
 using Hearth.Silo.Dashboard;
 using Hearth.Silo.Diagnostics;
 using Hearth.Silo.EmbeddedKafka;
-using Hearth.Streaming.Kafka.Native;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -30,6 +29,7 @@ public static partial class SiloApplication
     /// <exception cref="PortInUseException">A port the silo needs is taken.</exception>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        // Before any Kafka client exists: it runs on the librdkafka of its NuGet package, never a system one.
         Librdkafka.Load();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -52,36 +52,16 @@ public static partial class SiloApplication
         AddEndpointServices(builder.Services);
 
         var app = builder.Build();
-        // Created now, so that it sees every measurement from the first message on.
-        app.Services.GetRequiredService<PrometheusMetrics>();
         // A failure no endpoint answers itself is a 500 with a problem body (and logged once, with its stack trace).
         app.UseExceptionHandler();
-        app.Use((context, next) =>
-        {
-            // When the response starts, so that an answer the exception handler rewrote carries it too.
-            context.Response.OnStarting(() =>
-            {
-                context.Response.Headers[ThermostatsApi.ServedByHeader] = settings.Silo.Name;
-                return Task.CompletedTask;
-            });
-            return next(context);
-        });
-        app.MapHealthChecks("/health/live", new() { Predicate = check => check.Tags.Contains("live") });
-        app.MapHealthChecks("/health/ready");
+        app.UseServedByHeader();
+        app.MapMetrics();
+        app.MapHealth();
         app.MapThermostatsApi();
         app.MapClusterApi();
         app.MapDashboard();
         app.MapOrleansDashboard(routePrefix: "/orleans");
-        app.MapGet("/metrics", (PrometheusMetrics metrics) => Results.Text(metrics.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
         return app;
-    }
-
-    /// <summary>Starts the silo, then runs it until the host is told to stop (SIGTERM, Ctrl+C), and stops it gracefully.</summary>
-    public static async Task RunAsync(WebApplication app, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(app);
-        await StartAsync(app, cancellationToken).ConfigureAwait(false);
-        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -188,9 +168,6 @@ public static partial class SiloApplication
         services.AddHostedService<ClusterWatcher>();
         services.AddSingleton<ClusterView>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
-        services.AddSingleton<StorageProbe>();
-        services.AddHealthChecks()
-            .AddCheck("process", () => HealthCheckResult.Healthy(), tags: ["live"])
-            .AddCheck<SiloHealthCheck>("silo");
+        services.AddSiloHealthChecks();
     }
 }

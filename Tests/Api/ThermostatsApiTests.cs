@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Hearth.Grains.Interfaces;
+using Hearth.Silo.Diagnostics;
 using Hearth.Streaming.Kafka.Providers;
 using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
@@ -48,6 +49,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         Assert.Contains("never-seen", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("\"id\"", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.All(new[] { found, missing, bad }, r => Assert.Equal(silo.Name, Assert.Single(r.Headers.GetValues(ServedByHeader.Name))));
     }
 
     [Fact]

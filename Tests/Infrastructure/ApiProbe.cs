@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Hearth.Silo.Api;
+using Hearth.Silo.Diagnostics;
 
 namespace Hearth.Tests.Infrastructure;
 
@@ -61,7 +61,7 @@ public sealed class ApiProbe : IAsyncDisposable
             {
                 // Not cancelled by the stop: a request under way is always answered and recorded.
                 using var response = await _http.GetAsync(path);
-                var servedBy = response.Headers.TryGetValues(ThermostatsApi.ServedByHeader, out var values) ? values.FirstOrDefault() : null;
+                var servedBy = response.Headers.TryGetValues(ServedByHeader.Name, out var values) ? values.FirstOrDefault() : null;
                 var body = response.IsSuccessStatusCode ? null : await response.Content.ReadAsStringAsync();
                 answer = new Answer(path, (int)response.StatusCode, clock.Elapsed, servedBy, body);
             }

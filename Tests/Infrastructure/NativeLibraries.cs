@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using Hearth.Streaming.Kafka.Native;
+using Hearth.Kafka.Native;
 
 namespace Hearth.Tests.Infrastructure;
 

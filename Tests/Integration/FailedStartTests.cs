@@ -37,6 +37,7 @@ public sealed class FailedStartTests(EmbeddedKafkaFixture kafka, ITestOutputHelp
             var failure = await Record.ExceptionAsync(() => SiloApplication.StartAsync(app));
 
             Assert.IsType<IOException>(failure);
+            Assert.Equal(SiloExecutable.PortInUse, SiloExecutable.StartFailure(failure));
             Assert.Equal([Dead], await MemberStatusesAsync(database, "test-http-taken"));
         }
         finally

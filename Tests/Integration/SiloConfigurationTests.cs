@@ -8,7 +8,9 @@ using Hearth.Streaming.Kafka.Hosting;
 using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -106,6 +108,51 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
         Assert.Contains($"HTTP port {port}", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task TheSiloExecutable_OnInvalidConfiguration_Exits78_WithOneLineNamingTheKey()
+    {
+        using var errors = new StringWriter();
+
+        var exitCode = await SiloExecutable.RunAsync(["--Grains:IdleTimeout=soon"], errors, Configure([]));
+
+        Assert.Equal(SiloExecutable.BadConfiguration, exitCode);
+        var line = Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("Silo could not start: ", line, StringComparison.Ordinal);
+        Assert.Contains("Grains:IdleTimeout", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheSiloExecutable_OnAnHttpPortTakenAfterTheCheck_Exits69_WithOneLine()
+    {
+        // Kestrel's bind failure is recognised by its exception, not its text: taken once the silo is built (the
+        // check passed), before Orleans starts, so that the HTTP server's bind fails after the silo started.
+        var topics = kafka.CreateTopics(partitions: 1);
+        using var errors = new StringWriter();
+
+        var exitCode = await SiloExecutable.RunAsync([], errors, Configure(TestSettings.Kafka(kafka.BootstrapServers, topics), services =>
+            services.AddHostedService<HttpPortTaker>()));
+
+        Assert.Equal(SiloExecutable.PortInUse, exitCode);
+        var line = Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("Silo could not start: ", line, StringComparison.Ordinal);
+        Assert.Contains("address already in use", line, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task TheSiloExecutable_FailingAfterItStarted_Exits70_SayingItStopped()
+    {
+        // An InvalidOperationException, which at start would be a configuration failure (78).
+        var topics = kafka.CreateTopics(partitions: 1);
+        using var errors = new StringWriter();
+
+        var exitCode = await SiloExecutable.RunAsync([], errors, Configure(TestSettings.Kafka(kafka.BootstrapServers, topics), services =>
+            services.AddHostedService<FailsToStopOnceStarted>()));
+
+        Assert.Equal(SiloExecutable.FailedAfterStart, exitCode);
+        var line = Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal($"Silo stopped: {FailsToStopOnceStarted.Reason}", line);
+    }
+
     [Theory]
     [InlineData("urls")]
     [InlineData("http_ports")]
@@ -144,7 +191,11 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
 
     public void Dispose() => _directory.Dispose();
 
-    private Microsoft.AspNetCore.Builder.WebApplication Build(Dictionary<string, string?> settings)
+    private Microsoft.AspNetCore.Builder.WebApplication Build(Dictionary<string, string?> settings) =>
+        SiloApplication.Build([], Configure(settings));
+
+    /// <summary>The silo of a test: <paramref name="settings"/> over its own ports and database; no log.</summary>
+    private Action<WebApplicationBuilder> Configure(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     {
         settings.TryAdd("Kafka:BootstrapServers", kafka.BootstrapServers);
         foreach (var (key, value) in TestPorts.Silo())
@@ -153,11 +204,12 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
         }
 
         settings.TryAdd("Storage:ConnectionString", $"Data Source={_directory.File("config.db")}");
-        return SiloApplication.Build([], b =>
+        return b =>
         {
             b.Configuration.AddInMemoryCollection(settings);
             b.Logging.ClearProviders();
-        });
+            services?.Invoke(b.Services);
+        };
     }
 
     private async Task StartAsync(Dictionary<string, string?> settings)
@@ -165,5 +217,35 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
         await using var app = Build(settings);
         await SiloApplication.StartAsync(app);
         await app.StopAsync();
+    }
+
+    /// <summary>Listens on the silo's HTTP port from its start (before every other part of the silo's) to its disposal.</summary>
+    private sealed class HttpPortTaker(SiloEndpoints endpoints) : IHostedService, IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, new Uri(endpoints.Urls[0]).Port);
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _listener.Start();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    /// <summary>Stops the silo once it has started, and fails to stop (it stops last, having started first).</summary>
+    private sealed class FailsToStopOnceStarted(IHostApplicationLifetime lifetime) : IHostedService
+    {
+        public const string Reason = "the test's service failed to stop";
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            lifetime.ApplicationStarted.Register(lifetime.StopApplication);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => throw new InvalidOperationException(Reason);
     }
 }

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace Hearth.Streaming.Kafka.Native;
+namespace Hearth.Kafka.Native;
 
 /// <summary>
 /// Makes Confluent.Kafka (and any assembly of ours that calls librdkafka directly) use the librdkafka that
@@ -13,6 +13,11 @@ namespace Hearth.Streaming.Kafka.Native;
 /// Confluent.Kafka 2.16, which fails at the first consume). The package also carries a self-contained build
 /// (<c>centos8-librdkafka.so</c>); this loader maps every request for librdkafka to that file. Call
 /// <see cref="Load"/> before the first Kafka client is created; it is idempotent.
+/// <para>
+/// It sets the DllImport resolver of Confluent.Kafka's assembly, which changes the library every Kafka client of
+/// the process loads; so applications call it from their composition roots, and libraries (the Kafka stream
+/// provider) never do.
+/// </para>
 /// </remarks>
 public static class Librdkafka
 {
