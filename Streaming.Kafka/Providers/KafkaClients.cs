@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Hearth.Streaming.Kafka.Hosting;
+using Hearth.Streaming.Kafka.Receiving;
 using Microsoft.Extensions.Logging;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 
@@ -19,7 +20,9 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
     /// The consumer of one queue: manually assigned (never joins the group, Orleans balances the queues),
     /// committing the offsets the receiver stores, in the background every <see cref="KafkaStreamOptions.CommitIntervalMs"/>.
     /// </summary>
-    public IConsumer<byte[]?, byte[]?> CreateConsumer(string queueName)
+    /// <param name="key">Where the consumer copies each message's key (no array per message).</param>
+    /// <param name="value">Where the consumer copies each message's value.</param>
+    public IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> CreateConsumer(string queueName, CapturedBytes key, CapturedBytes value)
     {
         var config = new ConsumerConfig(Common($"{queueName}", options.ConsumerProperties, ConsumerDefaults))
         {
@@ -33,7 +36,12 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             QueuedMaxMessagesKbytes = options.QueuedMaxMessagesKbytes,
             ConsumeResultFields = ConsumeResultFields,
         };
-        return BuildConsumer(config);
+        return new ConsumerBuilder<CapturedBytes.Marker, CapturedBytes.Marker>(config)
+            .SetKeyDeserializer(key)
+            .SetValueDeserializer(value)
+            .SetLogHandler((_, m) => LogLibrdkafka(m))
+            .SetErrorHandler((_, e) => LogError(e))
+            .Build();
     }
 
     /// <summary>
@@ -51,15 +59,12 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             QueuedMinMessages = 100,
             ConsumeResultFields = ConsumeResultFields,
         };
-        return BuildConsumer(config);
-    }
-
-    /// <summary>A consumer of <paramref name="config"/>, its librdkafka logs and errors routed to ILogger.</summary>
-    private IConsumer<byte[]?, byte[]?> BuildConsumer(ConsumerConfig config) =>
-        new ConsumerBuilder<byte[]?, byte[]?>(config)
+        return new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetLogHandler((_, m) => LogLibrdkafka(m))
             .SetErrorHandler((_, e) => LogError(e))
             .Build();
+    }
+
 
     /// <summary>The provider's producer: idempotent, murmur2 partitioning like Java clients, lz4.</summary>
     public IProducer<byte[]?, byte[]?> CreateProducer()

@@ -24,14 +24,20 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
     /// <summary>How long the thread waits after a consume error before it tries again.</summary>
     private static readonly TimeSpan ErrorPause = TimeSpan.FromMilliseconds(500);
 
-    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> _consumer;
+    private readonly CapturedBytes _key;
+    private readonly CapturedBytes _value;
     private readonly TopicPartition _partition;
     private readonly IKafkaDataAdapter _adapter;
     private readonly string _topicId;
-    private readonly int _capacity;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
-    private readonly Queue<FetchedMessage> _buffer = new();
+
+    // The buffer: a ring of the offsets and events (or rejections) decoded and not yet taken.
+    private readonly long[] _offsets;
+    private readonly object[] _items;
+    private int _head;
+    private int _count;
     private readonly SemaphoreSlim _space = new(0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _thread;
@@ -40,13 +46,17 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
     private bool _full;
 
     public KafkaPartitionFetcher(
-        IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, IKafkaDataAdapter adapter, string topicId, int capacity, ILogger logger)
+        IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> consumer, CapturedBytes key, CapturedBytes value, TopicPartition partition,
+        IKafkaDataAdapter adapter, string topicId, int capacity, ILogger logger)
     {
         _consumer = consumer;
+        _key = key;
+        _value = value;
+        _offsets = new long[capacity];
+        _items = new object[capacity];
         _partition = partition;
         _adapter = adapter;
         _topicId = topicId;
-        _capacity = capacity;
         _logger = logger;
         _thread = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
@@ -58,7 +68,7 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
         {
             lock (_lock)
             {
-                return _buffer.Count;
+                return _count;
             }
         }
     }
@@ -66,9 +76,9 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
     /// <summary>
     /// Takes up to <paramref name="maxCount"/> buffered messages, in offset order. With none buffered, waits until
     /// one arrives, <see cref="Wake"/> is called, <paramref name="wait"/> has passed or <paramref name="cancellationToken"/>
-    /// is cancelled; an empty list then.
+    /// is cancelled; null then.
     /// </summary>
-    public async Task<List<FetchedMessage>> TakeAsync(int maxCount, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<FetchedBatch?> TakeAsync(int maxCount, TimeSpan wait, CancellationToken cancellationToken)
     {
         if (Take(maxCount) is { } taken)
         {
@@ -82,10 +92,10 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
             {
                 // Woken since the last take: the agent has finished work to collect first.
                 _woken = false;
-                return [];
+                return null;
             }
 
-            waiter = _buffer.Count == 0
+            waiter = _count == 0
                 ? _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
                 : CompletedWaiter;
         }
@@ -105,7 +115,7 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
             }
         }
 
-        return Take(maxCount) ?? [];
+        return Take(maxCount);
     }
 
     /// <summary>Ends a wait in <see cref="TakeAsync"/> early (the queue has finished work for the agent to collect).</summary>
@@ -141,26 +151,55 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
         return completed;
     }
 
-    private List<FetchedMessage>? Take(int maxCount)
+    private FetchedBatch? Take(int maxCount)
     {
-        List<FetchedMessage> taken;
+        FetchedBatch taken;
         bool release;
         lock (_lock)
         {
-            if (_buffer.Count == 0)
+            if (_count == 0)
             {
                 return null;
             }
 
-            taken = new List<FetchedMessage>(Math.Min(maxCount, _buffer.Count));
-            while (taken.Count < maxCount && _buffer.TryDequeue(out var message))
+            var count = Math.Min(maxCount, _count);
+            var rejections = 0;
+            for (var i = 0; i < count; i++)
             {
-                taken.Add(message);
+                if (_items[(_head + i) % _items.Length] is Rejection)
+                {
+                    rejections++;
+                }
             }
 
+            var offsets = new long[count - rejections];
+            var events = new object[count - rejections];
+            List<Rejection>? rejected = rejections > 0 ? new List<Rejection>(rejections) : null;
+            var first = _offsets[_head];
+            var last = first;
+            for (int i = 0, e = 0; i < count; i++)
+            {
+                var at = (_head + i) % _items.Length;
+                last = _offsets[at];
+                if (_items[at] is Rejection rejection)
+                {
+                    rejected!.Add(rejection);
+                }
+                else
+                {
+                    offsets[e] = last;
+                    events[e++] = _items[at];
+                }
+
+                _items[at] = null!;
+            }
+
+            _head = (_head + count) % _items.Length;
+            _count -= count;
+            taken = new FetchedBatch(first, last, count, offsets, events, rejected);
             // The agent collects finished work before every read: a wake is answered by this one.
             _woken = false;
-            release = _full && _buffer.Count < _capacity;
+            release = _full && _count < _items.Length;
             if (release)
             {
                 _full = false;
@@ -180,7 +219,7 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
         var stop = _stop.Token;
         while (!stop.IsCancellationRequested)
         {
-            ConsumeResult<byte[]?, byte[]?>? result;
+            ConsumeResult<CapturedBytes.Marker, CapturedBytes.Marker>? result;
             try
             {
                 result = _consumer.Consume(ConsumeSlice);
@@ -201,15 +240,18 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
                 continue;
             }
 
-            var fetched = Decode(result);
+            var item = Decode(result);
             TaskCompletionSource? waiter;
             bool full;
             lock (_lock)
             {
-                _buffer.Enqueue(fetched);
+                var at = (_head + _count) % _items.Length;
+                _offsets[at] = result.Offset.Value;
+                _items[at] = item;
+                _count++;
                 waiter = _waiter;
                 _waiter = null;
-                full = _full = _buffer.Count >= _capacity;
+                full = _full = _count == _items.Length;
             }
 
             waiter?.TrySetResult();
@@ -227,11 +269,12 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
         }
     }
 
-    private FetchedMessage Decode(ConsumeResult<byte[]?, byte[]?> result)
+    /// <summary>The event the message decodes to, or its <see cref="Rejection"/>.</summary>
+    private object Decode(ConsumeResult<CapturedBytes.Marker, CapturedBytes.Marker> result)
     {
         var message = new KafkaMessage(
-            _partition.Topic, _topicId, _partition.Partition.Value, result.Offset.Value, result.Message.Key, result.Message.Value,
-            result.Message.Key is not null, result.Message.Timestamp.UtcDateTime, result.Message.Headers);
+            _partition.Topic, _topicId, _partition.Partition.Value, result.Offset.Value, _key.Span, _value.Span,
+            !_key.IsNull, result.Message.Timestamp.UtcDateTime, result.Message.Headers);
         KafkaDecodeResult decoded;
         try
         {
@@ -242,15 +285,34 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
             decoded = KafkaDecodeResult.Reject($"the data adapter failed: {e.GetType().Name}: {e.Message}");
         }
 
-        return decoded.IsSuccess
-            ? new FetchedMessage(result.Offset.Value, decoded.Item, null, null)
+        object item = decoded.IsSuccess
+            ? decoded.Item!
             // The original is kept for its dead letter only.
-            : new FetchedMessage(result.Offset.Value, null, decoded.Error, result);
+            : new Rejection(decoded.Error!, new ConsumeResult<byte[]?, byte[]?>
+            {
+                TopicPartitionOffset = result.TopicPartitionOffset,
+                Message = new Message<byte[]?, byte[]?>
+                {
+                    Key = _key.ToArray(),
+                    Value = _value.ToArray(),
+                    Headers = result.Message.Headers,
+                    Timestamp = result.Message.Timestamp,
+                },
+            });
+        _key.Trim();
+        _value.Trim();
+        return item;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading {Topic}[{Partition}] failed ({Code}: {Reason}); trying again")]
     private static partial void LogConsumeFailed(ILogger logger, string topic, int partition, ErrorCode code, string reason);
 }
 
-/// <summary>One message as the fetcher read it: its event, or why it was rejected (with the original, for its dead letter).</summary>
-internal readonly record struct FetchedMessage(long Offset, object? Item, string? Rejection, ConsumeResult<byte[]?, byte[]?>? Original);
+/// <summary>A message the data adapter rejected: why, and the message as it was (for its dead letter).</summary>
+internal sealed record Rejection(string Reason, ConsumeResult<byte[]?, byte[]?> Original);
+
+/// <summary>
+/// What one take brought: <paramref name="Count"/> messages from <paramref name="FirstOffset"/> to <paramref name="LastOffset"/>,
+/// the decoded ones as <paramref name="Offsets"/> and <paramref name="Events"/> (arrays of their exact size) and the rejected ones.
+/// </summary>
+internal sealed record FetchedBatch(long FirstOffset, long LastOffset, int Count, long[] Offsets, object[] Events, List<Rejection>? Rejected);

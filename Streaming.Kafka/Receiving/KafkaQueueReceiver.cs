@@ -50,7 +50,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     private readonly PartitionProgress _progress = new();
     private readonly KafkaMessageReader _reader;
     private readonly Action<KafkaQueueReceiver> _released;
-    private IConsumer<byte[]?, byte[]?>? _consumer;
+    private IConsumer<CapturedBytes.Marker, CapturedBytes.Marker>? _consumer;
     private KafkaPartitionFetcher? _fetcher;
     private Task? _initializing;
     private long _stored = -1;
@@ -105,7 +105,9 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
     private async Task InitializeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var consumer = _clients.CreateConsumer(_queueId.ToString());
+        var key = new CapturedBytes();
+        var value = new CapturedBytes();
+        var consumer = _clients.CreateConsumer(_queueId.ToString(), key, value);
         try
         {
             // Committed offsets are the checkpoints; without one the partition is read from its beginning. The start is
@@ -127,7 +129,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             }
 
             var fetcher = new KafkaPartitionFetcher(
-                consumer, _partition, _adapter, _clients.Options.LogIncarnation, _clients.Options.MaxBatchSize, _logger);
+                consumer, key, value, _partition, _adapter, _clients.Options.LogIncarnation, _clients.Options.MaxBatchSize, _logger);
             if (_cache is { } cache)
             {
                 cache.BatchFinished = fetcher.Wake;
@@ -159,35 +161,25 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         Checkpoint(consumer);
         var fetched = await fetcher.TakeAsync(maxCount, ReceiveWait, cancellationToken).ConfigureAwait(true);
         RecordWatermark(consumer);
-        if (fetched.Count == 0)
+        if (fetched is null)
         {
             return [];
         }
 
-        var block = _progress.Open(fetched[0].Offset);
-        var offsets = new List<long>(fetched.Count);
-        var events = new List<object>(fetched.Count);
-        foreach (var message in fetched)
+        var block = _progress.Open(fetched.FirstOffset);
+        foreach (var rejection in fetched.Rejected ?? [])
         {
-            if (message.Item is { } item)
-            {
-                offsets.Add(message.Offset);
-                events.Add(item);
-            }
-            else
-            {
-                DeadLetter(message.Original!, message.Rejection!, block, "decode");
-            }
+            DeadLetter(rejection.Original, rejection.Reason, block, "decode");
         }
 
-        _progress.ReadUpTo(fetched[^1].Offset + 1);
+        _progress.ReadUpTo(fetched.LastOffset + 1);
         Interlocked.Add(ref _received, fetched.Count);
         _metrics.Received(_partition.Topic, fetched.Count);
         IList<IBatchContainer> batches = [];
-        if (events.Count > 0)
+        if (fetched.Events.Length > 0)
         {
             block.AddPart();
-            batches = [new KafkaBatchContainer(_stream, _partition.Topic, _partition.Partition.Value, [.. offsets], [.. events])
+            batches = [new KafkaBatchContainer(_stream, _partition.Topic, _partition.Partition.Value, fetched.Offsets, fetched.Events)
             {
                 Pending = new PendingBatch(block),
             }];
@@ -318,7 +310,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         return _fetcher;
     }
 
-    private void RecordWatermark(IConsumer<byte[]?, byte[]?> consumer)
+    private void RecordWatermark(IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> consumer)
     {
         var high = consumer.GetWatermarkOffsets(_partition).High;
         if (high.Value >= 0)
@@ -359,7 +351,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     }
 
     /// <summary>Stores the new checkpoint, if it moved; the consumer commits it in the background.</summary>
-    private void Checkpoint(IConsumer<byte[]?, byte[]?> consumer)
+    private void Checkpoint(IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> consumer)
     {
         var committable = _progress.Advance();
         if (committable <= _stored)
