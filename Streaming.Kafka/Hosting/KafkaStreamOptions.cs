@@ -21,7 +21,7 @@ public sealed class KafkaStreamOptions
     public const int DefaultCommitIntervalMs = 1_000;
     public const int DefaultQueuedMinMessages = 20_000;
     public const int DefaultQueuedMaxMessagesKbytes = 16_384;
-    public const int DefaultLingerMs = 5;
+    public const int DefaultLingerMs = 1;
     public static readonly TimeSpan DefaultMetadataTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary><c>host:port[,host:port...]</c> of the Kafka cluster. Required.</summary>
@@ -84,7 +84,10 @@ public sealed class KafkaStreamOptions
     /// <remarks>Allowed range 1..2097151.</remarks>
     public int QueuedMaxMessagesKbytes { get; set; } = DefaultQueuedMaxMessagesKbytes;
 
-    /// <summary>Producer <c>linger.ms</c>.</summary>
+    /// <summary>
+    /// Producer <c>linger.ms</c>: how long the producer waits to fill a batch. What the provider produces (a consumer's
+    /// results, such as heater commands) is often on a latency path, and each message waits this long at most.
+    /// </summary>
     /// <remarks>Allowed range 0..900000.</remarks>
     public int LingerMs { get; set; } = DefaultLingerMs;
 
