@@ -45,6 +45,7 @@ dotnet "$SILO" \
     --Urls="http://127.0.0.1:$HTTP_PORT" \
     --EmbeddedKafka:BootstrapFile="$STATE/kafka-bootstrap" \
     --Storage:ConnectionString="Data Source=$STATE/hearth.db" \
+    --Orleans:Dashboard=true \
     >"$STATE/silo.log" 2>&1 &
 silo_pid=$!
 

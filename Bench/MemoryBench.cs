@@ -26,7 +26,8 @@ internal static class MemoryBench
 
         var directory = Path.Combine(Path.GetTempPath(), "hearth-memory-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        await using var silo = await BenchSilos.StartAsync(kafka.BootstrapServers, run, "memory-silo", database: null, directory);
+        await using var silo = await BenchSilos.StartAsync(kafka.BootstrapServers, run, "memory-silo", database: null, directory,
+            more: new Dictionary<string, string?> { ["Logging:LogLevel:Hearth.Silo.Hosting.IdleMemoryTrimmer"] = "Information" });
         using var http = new HttpClient { BaseAddress = new Uri(silo.HttpAddress!) };
         await Poll.UntilAsync(async () => (await http.GetAsync("/health/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "ready");
         await Task.Delay(TimeSpan.FromSeconds(5));
@@ -61,8 +62,11 @@ internal static class MemoryBench
         }, TimeSpan.FromMinutes(10), $"{grains:N0} controllers active", () => Task.FromResult($"{activations:N0} active, {delivered:N0} delivered"));
         var (resident, peak) = Memory(silo.Pid);
 
-        // Idle: once each controller's write-behind of its last measurement has fired, nothing arrives.
-        await Task.Delay(WriteBehindSettle);
+        // Idle: once each controller's write-behind of its last measurement has fired, nothing arrives, and the silo
+        // gives back what the burst of activations took (IdleMemoryTrimmer).
+        await silo.WaitForLineAsync(l => l.Contains("Quiet after a burst of work", StringComparison.Ordinal), SettleTimeout, "the silo trimming its memory once quiet");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var (settled, _) = Memory(silo.Pid);
         var cpuBefore = CpuSeconds(silo.Pid);
         var watch = Stopwatch.StartNew();
         await Task.Delay(IdleWindow);
@@ -74,14 +78,18 @@ internal static class MemoryBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"resident: idle {idle / 1048576.0:F0} MB, with {activations:N0} active {resident / 1048576.0:F0} MB, peak {peak / 1048576.0:F0} MB"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"per active controller: {(resident - idle) / activations:F0} bytes resident, {(peak - idle) / activations:F0} bytes at the peak"));
+            $"per active controller: {(settled - idle) / activations:F0} bytes resident once the silo is quiet ({settled / 1048576.0:F0} MB), " +
+            $"{(resident - idle) / activations:F0} bytes right after activating them, {(peak - idle) / activations:F0} bytes at the peak"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"idle with {activations:N0} active: {idleCores:F2} cores busy (the silo process over {IdleWindow.TotalSeconds:F0} s, input stopped {(WriteBehindSettle + IdleWindow).TotalSeconds:F0} s before the end)"));
+            $"idle with {activations:N0} active: {idleCores:F2} cores busy (the silo process over {IdleWindow.TotalSeconds:F0} s once quiet)"));
         return 0;
     }
 
-    /// <summary>Longer than Grains:WriteBehindInterval (10 s): the last measurements are written by then.</summary>
-    private static readonly TimeSpan WriteBehindSettle = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// Grains:WriteBehindInterval (10 s) for the last measurements to be written, then the trimmer's quiet period (10 s)
+    /// and its check interval, with room to spare.
+    /// </summary>
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(90);
 
     private static readonly TimeSpan IdleWindow = TimeSpan.FromSeconds(20);
 

@@ -60,6 +60,7 @@ start_silo() {
         --Kafka:ConsumerProperties:fetch.wait.max.ms=10 \
         --Storage:Provider=postgres \
         --Storage:ConnectionString="$DATABASE" \
+        --Orleans:Dashboard=true \
         >>"$STATE/$name.log" 2>&1 &
     echo $! >"$STATE/$name.pid"
 }

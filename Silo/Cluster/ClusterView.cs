@@ -1,3 +1,4 @@
+using Hearth.Silo.Configuration;
 using Hearth.Streaming.Kafka.Hosting;
 using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.Options;
@@ -44,7 +45,8 @@ public sealed record ClusterSnapshot(
     int Partitions,
     IReadOnlyList<SiloView> Silos,
     IReadOnlyList<QueueView> Queues,
-    IReadOnlyList<EventView> Events);
+    IReadOnlyList<EventView> Events,
+    bool OrleansDashboard);
 
 /// <summary>One point of the dashboard's charts.</summary>
 public sealed record HistorySample(long AtMs, double TotalMessagesPerSecond, IReadOnlyDictionary<string, SiloSample> Silos);
@@ -61,6 +63,7 @@ public sealed partial class ClusterView(
     [FromKeyedServices(Grains.ThermostatStreams.Provider)] IKafkaStreamStatus kafka,
     IOptions<KafkaStreamOptions> kafkaOptions,
     IOptions<Orleans.Configuration.ClusterOptions> cluster,
+    IOptions<OrleansOptions> orleans,
     ILocalSiloDetails silo,
     TimeProvider time,
     UnreachableSiloRetry retry,
@@ -112,7 +115,7 @@ public sealed partial class ClusterView(
             .ToList();
         return new ClusterSnapshot(
             now, silo.Name, cluster.Value.ClusterId, kafkaOptions.Value.BootstrapServers, kafkaOptions.Value.GroupId, queues.Count,
-            silos, queues, events.Select(e => new EventView(e.At, e.Silo, e.Kind, e.Detail)).ToList());
+            silos, queues, events.Select(e => new EventView(e.At, e.Silo, e.Kind, e.Detail)).ToList(), orleans.Value.Dashboard);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -27,4 +27,11 @@ public sealed class OrleansOptions
     /// first non-loopback address for a cluster (set it to the pod IP in Kubernetes).
     /// </summary>
     public string? AdvertisedAddress { get; set; }
+
+    /// <summary>
+    /// Serve the Orleans Dashboard at <c>/orleans</c>. Off by default: it collects Orleans' counters every second
+    /// whether anyone looks or not, and two of them count the silo's activations one by one, so a silo's idle CPU grows
+    /// with the controllers it holds (about 0.05 cores per 100,000).
+    /// </summary>
+    public bool Dashboard { get; set; }
 }

@@ -60,7 +60,10 @@ public static partial class SiloApplication
         app.MapThermostatsApi();
         app.MapClusterApi();
         app.MapDashboard();
-        app.MapOrleansDashboard(routePrefix: "/orleans");
+        if (settings.Orleans.Dashboard)
+        {
+            app.MapOrleansDashboard(routePrefix: "/orleans");
+        }
         return app;
     }
 
@@ -147,7 +150,10 @@ public static partial class SiloApplication
             })
             .BindConfiguration($"{OrleansOptions.SectionName}:Membership");
         silo.AddThermostatControl(settings);
-        silo.AddDashboard();
+        if (settings.Orleans.Dashboard)
+        {
+            silo.AddDashboard();
+        }
         silo.Services.AddSingleton<SiloStartProgress>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloStartProgress>());
     }
@@ -168,6 +174,7 @@ public static partial class SiloApplication
         services.AddHostedService<ClusterWatcher>();
         services.AddSingleton<ClusterView>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterView>());
+        services.AddHostedService<IdleMemoryTrimmer>();
         services.AddSiloHealthChecks();
     }
 }

@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 
 namespace Hearth.Tests.Api;
 
-/// <summary>The Orleans Dashboard under <c>/orleans</c>: served by every silo, its counters filled by Orleans' own meters.</summary>
+/// <summary>The Orleans Dashboard under <c>/orleans</c> (with <c>Orleans:Dashboard</c>): served by every silo, its counters filled by Orleans' own meters.</summary>
 [Collection(KafkaCollection.Name)]
 [Trait("Category", "Integration")]
 public sealed class OrleansDashboardTests(EmbeddedKafkaFixture kafka, ITestOutputHelper output) : IDisposable
@@ -23,7 +23,8 @@ public sealed class OrleansDashboardTests(EmbeddedKafkaFixture kafka, ITestOutpu
         var topics = kafka.CreateTopics(partitions: 2);
         var ids = Enumerable.Range(0, 25).Select(i => $"o-{i}").ToList();
         using var fleet = new Fleet(kafka, topics);
-        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("orleans.db"), output);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("orleans.db"), output,
+            new Dictionary<string, string?> { ["Orleans:Dashboard"] = "true" });
         await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
         using var http = new HttpClient { BaseAddress = silo.HttpAddress };
 
@@ -53,6 +54,18 @@ public sealed class OrleansDashboardTests(EmbeddedKafkaFixture kafka, ITestOutpu
                 .SingleOrDefault();
             return created >= ids.Count;
         }, Timeout, "the silo's activation counter counts the controllers", () => Task.FromResult($"{created} activations created"));
+    }
+
+    [Fact]
+    public async Task ByDefault_TheOrleansDashboardIsNotServed_AndTheFleetDashboardDoesNotLinkIt()
+    {
+        var topics = kafka.CreateTopics(partitions: 1);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("off.db"), output);
+        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/orleans/DashboardCounters")).StatusCode);
+        var cluster = await http.GetFromJsonAsync<JsonElement>("/api/cluster");
+        Assert.False(cluster.GetProperty("orleansDashboard").GetBoolean());
     }
 
     public void Dispose() => _directory.Dispose();

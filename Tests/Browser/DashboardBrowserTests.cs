@@ -24,7 +24,7 @@ public sealed class DashboardBrowserTests(EmbeddedKafkaFixture kafka, ITestOutpu
         await using var cluster = await TestCluster.CreateAsync(kafka, topics, output);
         foreach (var name in new[] { "silo-1", "silo-2", "silo-3" })
         {
-            await cluster.StartSiloAsync(name);
+            await cluster.StartSiloAsync(name, new Dictionary<string, string?> { ["Orleans:Dashboard"] = "true" });
         }
 
         using var balancer = NginxLoadBalancer.Start(cluster.Silos.Values.Select(s => s.HttpAddress!));

@@ -78,6 +78,25 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
     /// <summary>SIGKILL: nothing written, no goodbye; Orleans' failure detection notices.</summary>
     public void KillSilo(string name) => _silos[name].Kill();
 
+    /// <summary>SIGSTOP: the silo stalls with its connections open; Orleans' failure detection notices, more slowly.</summary>
+    public void FreezeSilo(string name) => _silos[name].Freeze();
+
+    /// <summary>SIGCONT.</summary>
+    public void ThawSilo(string name) => _silos[name].Thaw();
+
+    /// <summary>Waits for a silo that learnt it was declared dead to exit; one that did not within <paramref name="timeout"/> is stopped.</summary>
+    public async Task WaitForExitOrStopAsync(string name, TimeSpan timeout)
+    {
+        try
+        {
+            await _silos[name].WaitForExitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            await StopSiloAsync(name);
+        }
+    }
+
     /// <summary>The committed checkpoint of every partition of <paramref name="topic"/>.</summary>
     public Dictionary<int, long> Committed(string topic) =>
         _checkpoints.Committed(EndOffsets(topic).Keys).ToDictionary(c => c.Key.Partition.Value, c => c.Value);

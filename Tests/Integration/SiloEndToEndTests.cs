@@ -44,6 +44,25 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
     }
 
     [Fact]
+    public async Task ThePullingAgents_KeepOneStreamPerPartition_HoweverManyThermostatsTheyDelivered()
+    {
+        var topics = kafka.CreateTopics(partitions: 3);
+        var ids = Enumerable.Range(0, 2_000).Select(i => $"pa-{i}").ToList();
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("agents.db"), output);
+
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
+        fleet.PublishReadings(Fleet.Swinging(ids, 21, swings: 1));
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings");
+
+        // Every thermostat was delivered to; the agents know one stream each (their partition's), not one per thermostat.
+        Assert.Equal(ids.Count, (int)silo.Metrics.Activations);
+        var streams = PullingAgents.StreamsPerQueue(silo.Services);
+        Assert.Equal(2 * topics.Partitions, streams.Count);
+        Assert.All(streams, queue => Assert.Equal(1, queue.Value));
+    }
+
+    [Fact]
     public async Task AReadingThatOnlyRefreshesTheMeasurement_IsWrittenBehind_EachTime_WhileTheControllerStaysActive()
     {
         var topics = kafka.CreateTopics(partitions: 1);

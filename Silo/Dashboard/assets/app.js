@@ -59,6 +59,7 @@ function renderCards(cluster) {
   const p99 = Math.max(...active.map((s) => s.latencyP99Ms ?? 0));
   $("card-p99").textContent = p99 > 0 ? `${fmt1.format(p99)} ms` : "–";
   $("card-kafka").textContent = `${cluster.bootstrapServers}  ·  group ${cluster.groupId}  ·  Orleans cluster ${cluster.clusterId}`;
+  document.querySelector("[data-testid=orleans-dashboard]").hidden = !cluster.orleansDashboard;
 }
 
 function renderSilos(cluster) {
