@@ -31,12 +31,12 @@ public static class ThermostatSiloBuilderExtensions
         var storage = settings.Storage;
         if (storage.IsPostgres)
         {
-            silo.AddAdoNetGrainStorage(ThermostatStorage.ProviderName, o =>
-            {
-                o.GrainStorageSerializer = new JsonGrainStorageSerializer();
-                o.Invariant = "Npgsql";
-                o.ConnectionString = storage.EffectiveConnectionString;
-            });
+            silo.Services.AddGrainStorage(ThermostatStorage.ProviderName, (sp, name) => new PostgresGrainStorage(
+                name,
+                Npgsql.NpgsqlDataSource.Create(storage.EffectiveConnectionString),
+                sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+                new JsonGrainStorageSerializer(),
+                sp.GetRequiredService<ILogger<PostgresGrainStorage>>()));
             // A failed read or write throws Npgsql's exceptions out of the grain; without this, Orleans cannot send
             // them to a caller on another silo (the pulling agent that delivered), which then sees a
             // CodecNotFoundException instead of the database's error.

@@ -19,7 +19,7 @@ public static class StoredStates
     /// <summary>The stored state of thermostat <paramref name="thermostatId"/> in a PostgreSQL database, or null.</summary>
     public static Task<ThermostatState?> ThermostatInPostgresAsync(string connectionString, string thermostatId) =>
         ThermostatAsync(new NpgsqlConnection(connectionString), thermostatId,
-            "SELECT payload FROM orleans_grain_state WHERE grain_type = @type AND grain_id_ext = @key");
+            "SELECT payload FROM grain_state WHERE state_name = @type AND grain_key = @key");
 
     private static async Task<ThermostatState?> ThermostatAsync(DbConnection connection, string thermostatId, string query)
     {
