@@ -19,7 +19,25 @@ public sealed record ThermostatReading(string ThermostatId, [property: Id(0)] do
 [GenerateSerializer, Immutable, Alias("hearth.setting")]
 public sealed record ThermostatSetting(
     string ThermostatId, [property: Id(0)] double Temperature, [property: Id(1)] double UpDelta, [property: Id(2)] double DownDelta)
-    : ThermostatMessage(ThermostatId);
+    : ThermostatMessage(ThermostatId)
+{
+    /// <summary>The lowest temperature a setting may ask for, in degrees; the same from Kafka as from the API.</summary>
+    public const double MinTemperature = -50;
+
+    /// <summary>The highest temperature a setting may ask for.</summary>
+    public const double MaxTemperature = 100;
+
+    /// <summary>The widest either side of the band may be.</summary>
+    public const double MaxDelta = 50;
+
+    /// <summary>Why <paramref name="value"/> cannot be the setting's <paramref name="field"/>, or null if it can.</summary>
+    public static string? Problem(string field, double value) => field switch
+    {
+        "temperature" when !(value is >= MinTemperature and <= MaxTemperature) => $"{field} must be between {MinTemperature} and {MaxTemperature}; it is {value}",
+        "upDelta" or "downDelta" when !(value is >= 0 and <= MaxDelta) => $"{field} must be between 0 and {MaxDelta}; it is {value}",
+        _ => null,
+    };
+}
 
 /// <summary>What a heater is told to do.</summary>
 [GenerateSerializer]

@@ -81,6 +81,10 @@ public static class ThermostatJson
             {
                 { UpDelta: null } => DecodeResult<ThermostatMessage>.Failure("setting has no 'upDelta'"),
                 { DownDelta: null } => DecodeResult<ThermostatMessage>.Failure("setting has no 'downDelta'"),
+                _ when (ThermostatSetting.Problem("temperature", temperature)
+                        ?? ThermostatSetting.Problem("upDelta", fields.UpDelta.Value)
+                        ?? ThermostatSetting.Problem("downDelta", fields.DownDelta.Value)) is { } outOfRange =>
+                    DecodeResult<ThermostatMessage>.Failure($"setting out of range: {outOfRange}"),
                 _ => DecodeResult<ThermostatMessage>.Success(
                     new ThermostatSetting(id, temperature, fields.UpDelta.Value, fields.DownDelta.Value)),
             },

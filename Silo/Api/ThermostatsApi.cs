@@ -41,10 +41,6 @@ public sealed record SettingAccepted(string ThermostatId, string Topic, int Part
 /// <summary><c>/api/thermostats</c>: read a thermostat's state, change its setting.</summary>
 public static class ThermostatsApi
 {
-    public const double MinTemperature = -50;
-    public const double MaxTemperature = 100;
-    public const double MaxDelta = 50;
-
     public static IEndpointRouteBuilder MapThermostatsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/thermostats");
@@ -119,9 +115,9 @@ public static class ThermostatsApi
         }
 
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var temperature = Number(body, "temperature", MinTemperature, MaxTemperature, errors);
-        var upDelta = Number(body, "upDelta", 0, MaxDelta, errors);
-        var downDelta = Number(body, "downDelta", 0, MaxDelta, errors);
+        var temperature = Number(body, "temperature", errors);
+        var upDelta = Number(body, "upDelta", errors);
+        var downDelta = Number(body, "downDelta", errors);
         if (errors.Count > 0)
         {
             return Results.ValidationProblem(errors, title: "The setting is not valid.");
@@ -144,7 +140,7 @@ public static class ThermostatsApi
             new SettingAccepted(id, landed.Topic, landed.Partition.Value, landed.Offset.Value));
     }
 
-    private static double? Number(JsonElement body, string name, double min, double max, Dictionary<string, string[]> errors)
+    private static double? Number(JsonElement body, string name, Dictionary<string, string[]> errors)
     {
         if (!body.TryGetProperty(name, out var value))
         {
@@ -164,9 +160,9 @@ public static class ThermostatsApi
             return null;
         }
 
-        if (number < min || number > max)
+        if (ThermostatSetting.Problem(name, number) is { } problem)
         {
-            errors[name] = [$"{name} must be between {min} and {max}; it is {number}."];
+            errors[name] = [$"{problem}."];
             return null;
         }
 

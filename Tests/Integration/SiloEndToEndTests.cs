@@ -140,6 +140,7 @@ public sealed class SiloEndToEndTests(EmbeddedKafkaFixture kafka, ITestOutputHel
             ("p-1", """{"measurement":"cold"}""", "must be a number"),
             ("p-1", """{"measurement":1e999}""", "finite"),
             ("p-1", """{"temperature":21,"upDelta":-1,"downDelta":1}""", "must not be negative"),
+            ("p-1", """{"temperature":1e300,"upDelta":1,"downDelta":1}""", "setting out of range: temperature must be between -50 and 100"),
             // Keys that cannot be a thermostat id.
             (new string('k', ThermostatKeys.MaxLength + 1), """{"measurement":10}""", $"at most {ThermostatKeys.MaxLength}"),
             ("p-\0", """{"measurement":10}""", "control characters"),

@@ -44,6 +44,18 @@ public sealed class ThermostatJsonTests
         Assert.Equal(new ThermostatSetting("t-3", 45, 1, 2), result.Value);
     }
 
+    [Theory]
+    [InlineData(-50, 0, 0)]
+    [InlineData(100, 50, 50)]
+    public void DecodeInput_SettingsOnTheBounds_AreAccepted(double temperature, double upDelta, double downDelta)
+    {
+        var value = $$"""{"temperature":{{temperature}},"upDelta":{{upDelta}},"downDelta":{{downDelta}}}""";
+
+        var decoded = ThermostatJson.DecodeInput(Encoding.UTF8.GetBytes("t-1"), Encoding.UTF8.GetBytes(value), DateTimeOffset.UnixEpoch);
+
+        Assert.Equal(new ThermostatSetting("t-1", temperature, upDelta, downDelta), decoded.Value);
+    }
+
     [Fact]
     public void DecodeInput_UnknownFieldsAreIgnored()
     {
@@ -73,6 +85,11 @@ public sealed class ThermostatJsonTests
     [InlineData("t-1", """{"temperature":21,"upDelta":0.5}""", "setting has no 'downDelta'")]
     [InlineData("t-1", """{"temperature":21,"downDelta":0.5}""", "setting has no 'upDelta'")]
     [InlineData("t-1", """{"temperature":21,"up_delta":"1","down_delta":1}""", "'upDelta' must be a number")]
+    // The bounds the API enforces hold from Kafka too: a band edge that overflows would leave the heater on for good.
+    [InlineData("t-1", """{"temperature":1e300,"upDelta":0.5,"downDelta":0.5}""", "setting out of range: temperature must be between -50 and 100")]
+    [InlineData("t-1", """{"temperature":-50.5,"upDelta":0.5,"downDelta":0.5}""", "setting out of range: temperature")]
+    [InlineData("t-1", """{"temperature":21,"upDelta":50.5,"downDelta":0.5}""", "setting out of range: upDelta must be between 0 and 50")]
+    [InlineData("t-1", """{"temperature":21,"upDelta":1,"downDelta":1e300}""", "setting out of range: downDelta")]
     [InlineData("t-1", """{"measurement":20,"temperature":21,"upDelta":1,"downDelta":1}""", "both 'measurement' and 'temperature'")]
     [InlineData("t-1", """{"measurement":20,"upDelta":1}""", "must not carry deltas")]
     [InlineData("t-1", """{"unit":"C"}""", "neither a reading")]
