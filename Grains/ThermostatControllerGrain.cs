@@ -11,9 +11,9 @@ namespace Hearth.Grains;
 /// </summary>
 /// <remarks>
 /// <para>Within one call of <see cref="ApplyAsync"/>, in this order: skip inputs already applied (offset not above the one stored for
-/// their source partition); apply the rest; publish the commands and wait until Kafka has them; write
-/// the state if a setting or a command changed it; only then complete the delivery, which lets the
-/// partition's checkpoint pass the inputs. A delivery that only refreshed the last measurement is written
+/// their source partition); apply the rest; write the state if a setting or a command changed it (a command is
+/// recorded as unpublished before it is published); publish the unpublished commands and wait until Kafka has them;
+/// only then complete the delivery, which lets the partition's checkpoint pass the inputs. A delivery that only refreshed the last measurement is written
 /// behind (<see cref="ThermostatGrainOptions.WriteBehindInterval"/>, and on deactivation): losing it in a
 /// crash loses no decision, and the next reading refreshes it.</para>
 /// <para>Any failure (Kafka, storage, a newer activation's write: <see cref="InconsistentStateException"/>)
@@ -122,7 +122,12 @@ public sealed partial class ThermostatControllerGrain(
             }
         }
 
-        if (commands is null && !decided)
+        if (commands is not null)
+        {
+            (state.State.Unpublished ??= []).AddRange(commands.Select(c => new RecentCommand(c.Action, c.Measurement, c.Setpoint, c.Seq, c.Timestamp)));
+        }
+
+        if (commands is null && !decided && state.State.Unpublished is null)
         {
             // Only the last measurement changed (or nothing did): written behind.
             if (changed)
@@ -136,19 +141,39 @@ public sealed partial class ThermostatControllerGrain(
 
         await Guard(async () =>
         {
-            if (commands is not null)
+            if (commands is not null || decided)
             {
-                await this.GetStreamProvider(ThermostatStreams.Provider)
-                    .GetStream<HeaterCommand>(StreamId.Create(ThermostatStreams.Commands, _controller.ThermostatId))
-                    .OnNextBatchAsync(commands);
-                for (var i = 0; i < commands.Count; i++)
-                {
-                    metrics.Command(commands[i].Action, causes![i]);
-                }
+                // Recorded before published: a command Kafka has is always one the stored state knows of.
+                await WriteAsync();
             }
 
-            await WriteAsync();
+            await PublishUnpublishedAsync();
+            for (var i = 0; i < (commands?.Count ?? 0); i++)
+            {
+                metrics.Command(commands![i].Action, causes![i]);
+            }
         });
+    }
+
+    /// <summary>
+    /// Publishes the commands recorded and not known to be in Kafka (this call's, and any an earlier activation or call
+    /// recorded but could not publish), in their order, with their <c>seq</c>, and waits until Kafka has them. That they
+    /// are published is written behind: a crash before then publishes them again, which consumers drop by <c>seq</c>.
+    /// </summary>
+    private async Task PublishUnpublishedAsync()
+    {
+        if (state.State.Unpublished is not { Count: > 0 } unpublished)
+        {
+            return;
+        }
+
+        var id = _controller.ThermostatId;
+        await this.GetStreamProvider(ThermostatStreams.Provider)
+            .GetStream<HeaterCommand>(StreamId.Create(ThermostatStreams.Commands, id))
+            .OnNextBatchAsync(unpublished.Select(c => new HeaterCommand(id, c.Action, c.Measurement, c.Setpoint, c.Seq, c.Timestamp)).ToList());
+        state.State.Unpublished = null;
+        _dirty = true;
+        ArmWriteBehind();
     }
 
     /// <summary>
@@ -229,7 +254,7 @@ public sealed partial class ThermostatControllerGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Thermostat {ThermostatId}: another activation wrote its state meanwhile; this one stops and the input is delivered again")]
     private static partial void LogStale(ILogger logger, string thermostatId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Thermostat {ThermostatId}: publishing commands or writing the state failed; the activation stops and the input is delivered again")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Thermostat {ThermostatId}: publishing commands or writing the state failed; the activation stops and the input is delivered again")]
     private static partial void LogFailed(ILogger logger, string thermostatId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Thermostat {ThermostatId}: writing the last measurement on deactivation failed; it is refreshed by the next reading")]

@@ -3,7 +3,7 @@ namespace Hearth.Grains;
 /// <summary>
 /// How the controller grains live and keep their state. Section <c>Grains</c>, checked by
 /// <see cref="ThermostatGrainOptionsValidator"/>. The grain and the dispatcher read <see cref="WriteBehindInterval"/> and
-/// <see cref="MaxDeliveryTime"/>; the silo applies the rest to Orleans (collection age, placement, rebalancer).
+/// <see cref="MaxAttempts"/>; the silo applies the rest to Orleans (collection age, placement, rebalancer).
 /// </summary>
 public sealed class ThermostatGrainOptions
 {
@@ -14,7 +14,7 @@ public sealed class ThermostatGrainOptions
 
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan DefaultWriteBehindInterval = TimeSpan.FromSeconds(10);
-    public static readonly TimeSpan DefaultMaxDeliveryTime = TimeSpan.FromMinutes(1);
+    public const int DefaultMaxAttempts = 5;
 
     /// <summary>A controller that has received nothing for this long is written and collected by Orleans.</summary>
     /// <remarks>Allowed range 2 s..7 days.</remarks>
@@ -28,11 +28,12 @@ public sealed class ThermostatGrainOptions
     public TimeSpan WriteBehindInterval { get; set; } = DefaultWriteBehindInterval;
 
     /// <summary>
-    /// How long a controller's inputs are retried while applying them fails (storage or Kafka down, a failing
-    /// controller) before they are dead-lettered and its partition goes on.
+    /// How many times a controller may fail to apply the same inputs, for a reason that is its own (not storage,
+    /// Kafka or the cluster being unavailable, which are waited out however long they last), before those inputs are
+    /// dead-lettered and its partition goes on.
     /// </summary>
-    /// <remarks>Allowed range 1 s..1 day.</remarks>
-    public TimeSpan MaxDeliveryTime { get; set; } = DefaultMaxDeliveryTime;
+    /// <remarks>Allowed range 1..1000.</remarks>
+    public int MaxAttempts { get; set; } = DefaultMaxAttempts;
 
     /// <summary>
     /// Where a new controller activation goes: <c>resource-optimized</c> (Orleans' default: the least loaded

@@ -11,7 +11,10 @@ public sealed class ThermostatGrainOptionsValidator : IValidateOptions<Thermosta
         var failures = new List<string>();
         Range(failures, nameof(options.IdleTimeout), options.IdleTimeout, TimeSpan.FromSeconds(2), TimeSpan.FromDays(7));
         Range(failures, nameof(options.WriteBehindInterval), options.WriteBehindInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
-        Range(failures, nameof(options.MaxDeliveryTime), options.MaxDeliveryTime, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        if (options.MaxAttempts is < 1 or > 1000)
+        {
+            failures.Add($"{Key(nameof(options.MaxAttempts))} must be between 1 and 1000; it is {options.MaxAttempts}.");
+        }
         if (options.Placement is not (ThermostatGrainOptions.ResourceOptimizedPlacement or ThermostatGrainOptions.PreferLocalPlacement))
         {
             failures.Add($"{Key(nameof(options.Placement))} must be '{ThermostatGrainOptions.ResourceOptimizedPlacement}' or " +

@@ -66,6 +66,14 @@ public sealed class ThermostatState
     public string? Incarnation { get; set; }
 
     /// <summary>
+    /// Commands decided and recorded here but not known to be in Kafka, oldest first (null when there are none). A
+    /// command is written here before it is published, and published again (with its <c>seq</c>) until Kafka has it,
+    /// so what Kafka has and what this state says the heater was told never disagree for long, whatever fails.
+    /// </summary>
+    [Id(13)]
+    public List<RecentCommand>? Unpublished { get; set; }
+
+    /// <summary>
     /// Records that the input at <paramref name="position"/> is being applied, unless it was applied already (false:
     /// skip it). An input of another log of its source partition (a topic created again) starts that partition over.
     /// </summary>

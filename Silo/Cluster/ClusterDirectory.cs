@@ -19,7 +19,16 @@ public sealed record SiloReport(
     [property: Id(11)] double MemoryMb,
     [property: Id(12)] double? LatencyP50Ms,
     [property: Id(13)] double? LatencyP99Ms,
-    [property: Id(14)] double? RemoteDeliveryShare = null);
+    [property: Id(14)] double? RemoteDeliveryShare = null,
+    [property: Id(15)] IReadOnlyList<StallReport>? Stalls = null);
+
+/// <summary>A partition whose deliveries are failing on a silo: its inputs wait (lag grows) until they succeed.</summary>
+[GenerateSerializer, Immutable, Alias("hearth.StallReport")]
+public sealed record StallReport(
+    [property: Id(0)] string Topic,
+    [property: Id(1)] int Partition,
+    [property: Id(2)] DateTimeOffset Since,
+    [property: Id(3)] string Reason);
 
 /// <summary>An input partition (Orleans queue) a silo pulls.</summary>
 [GenerateSerializer, Immutable, Alias("hearth.QueueReport")]

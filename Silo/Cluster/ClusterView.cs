@@ -9,6 +9,7 @@ namespace Hearth.Silo.Cluster;
 /// <param name="Queues">The input partitions the silo pulls, as <c>topic/partition</c>.</param>
 /// <param name="LagByQueue">Messages after each queue's checkpoint.</param>
 /// <param name="RemoteDeliveryShare">Of the deliveries to this silo's controllers in the last report interval, the share read by another silo.</param>
+/// <param name="Stalls">The partitions whose deliveries are failing on this silo, with why and since when.</param>
 public sealed record SiloView(
     string Name,
     string Address,
@@ -27,7 +28,8 @@ public sealed record SiloView(
     double MemoryMb,
     double? LatencyP50Ms,
     double? LatencyP99Ms,
-    double? RemoteDeliveryShare);
+    double? RemoteDeliveryShare,
+    IReadOnlyList<StallReport> Stalls);
 
 /// <summary>An input partition and the silo pulling it (none while it moves).</summary>
 public sealed record QueueView(string Topic, int Partition, string? Owner, long? Lag, long? Checkpoint);
@@ -179,7 +181,8 @@ public sealed partial class ClusterView(
             live ? report!.MemoryMb : 0,
             live ? report!.LatencyP50Ms : null,
             live ? report!.LatencyP99Ms : null,
-            live ? report!.RemoteDeliveryShare : null);
+            live ? report!.RemoteDeliveryShare : null,
+            live ? report!.Stalls ?? [] : []);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Sampling the cluster for the dashboard's history failed: {Reason}")]

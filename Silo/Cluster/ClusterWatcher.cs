@@ -16,6 +16,7 @@ public sealed partial class ClusterWatcher(
     IGrainFactory grains,
     [FromKeyedServices(ThermostatStreams.Provider)] IKafkaStreamStatus kafka,
     ThermostatMetrics metrics,
+    ThermostatDispatcher dispatcher,
     SiloEndpoints endpoints,
     ILocalSiloDetails silo,
     TimeProvider time,
@@ -135,7 +136,8 @@ public sealed partial class ClusterWatcher(
             Math.Round(process.WorkingSet64 / 1048576.0, 1),
             samples > 0 ? Math.Round(p50, 2) : null,
             samples > 0 ? Math.Round(p99, 2) : null,
-            local + remote > 0 ? Math.Round((double)remote / (local + remote), 3) : null);
+            local + remote > 0 ? Math.Round((double)remote / (local + remote), 3) : null,
+            dispatcher.Stalls.Select(s => new StallReport(s.Source, s.Partition, s.Since, s.Reason)).ToList());
         _lastAt = now;
         _lastDeliveries = deliveries;
         _lastProcessed = processed;

@@ -67,6 +67,19 @@ public sealed unsafe class EmbeddedKafkaCluster : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes the broker answer every request for <paramref name="topic"/> with <paramref name="error"/> (a Kafka error
+    /// code), as a broker refusing it would, until it is set back to <see cref="Confluent.Kafka.ErrorCode.NoError"/>.
+    /// </summary>
+    public void SetTopicError(string topic, Confluent.Kafka.ErrorCode error)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_cluster == IntPtr.Zero, this);
+            MockClusterNative.rd_kafka_mock_topic_set_error(_cluster, topic, (int)error);
+        }
+    }
+
     public void Dispose()
     {
         lock (_lock)

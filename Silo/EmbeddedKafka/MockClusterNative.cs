@@ -44,6 +44,9 @@ internal static unsafe partial class MockClusterNative
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rd_kafka_mock_topic_create(IntPtr cluster, string topic, int partitionCount, int replicationFactor);
 
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial void rd_kafka_mock_topic_set_error(IntPtr cluster, string topic, int error);
+
     [LibraryImport(Library)]
     public static partial IntPtr rd_kafka_err2str(int error);
 }

@@ -8,9 +8,13 @@ using Npgsql;
 
 namespace Hearth.Silo.Hosting;
 
-/// <summary>Ready when Orleans has made the silo active, the Kafka stream provider has started, and storage answers.</summary>
+/// <summary>
+/// Ready when Orleans has made the silo active, the Kafka stream provider has started, and storage answers; degraded
+/// while a partition's deliveries are failing (its inputs wait), saying which and why.
+/// </summary>
 internal sealed class SiloHealthCheck(
-    ISiloStatusOracle silo, [FromKeyedServices(ThermostatStreams.Provider)] IKafkaStreamStatus kafka, StorageProbe storage) : IHealthCheck
+    ISiloStatusOracle silo, [FromKeyedServices(ThermostatStreams.Provider)] IKafkaStreamStatus kafka, StorageProbe storage,
+    ThermostatDispatcher dispatcher, TimeProvider time) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -27,6 +31,14 @@ internal sealed class SiloHealthCheck(
         if (await storage.ErrorAsync(cancellationToken) is { } error)
         {
             return HealthCheckResult.Unhealthy($"storage does not answer: {error}");
+        }
+
+        if (dispatcher.Stalls is { Count: > 0 } stalls)
+        {
+            // Degraded, not unhealthy: the silo serves its API and its partitions resume by themselves once the cause ends.
+            var now = time.GetUtcNow();
+            return HealthCheckResult.Degraded(string.Join("; ", stalls.Select(s =>
+                $"{s.Source}[{s.Partition}] has been waiting {(long)(now - s.Since).TotalSeconds} s: {s.Reason}")));
         }
 
         var partitions = kafka.Partitions();

@@ -36,7 +36,7 @@ public static class ThermostatSiloBuilderExtensions
                 Npgsql.NpgsqlDataSource.Create(storage.EffectiveConnectionString),
                 sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
                 new JsonGrainStorageSerializer(),
-                sp.GetRequiredService<ILogger<PostgresGrainStorage>>()));
+                sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
             // A failed read or write throws Npgsql's exceptions out of the grain; without this, Orleans cannot send
             // them to a caller on another silo (the pulling agent that delivered), which then sees a
             // CodecNotFoundException instead of the database's error.
@@ -49,7 +49,7 @@ public static class ThermostatSiloBuilderExtensions
                 storage.EffectiveConnectionString,
                 sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
                 new JsonGrainStorageSerializer(),
-                sp.GetRequiredService<ILogger<SqliteGrainStorage>>()));
+                sp.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
         }
 
         if (storage.ApplySchema)
@@ -63,7 +63,7 @@ public static class ThermostatSiloBuilderExtensions
             // Its options are section Kafka, bound as SiloSettings.Kafka was (SiloSettings.BindKafka).
             kafka.ConfigureKafka(options => options.Configure(settings.BindKafka));
             kafka.UseDataAdapter((_, _) => new ThermostatDataAdapter());
-            // The dispatcher retries and dead-letters by thermostat itself (Grains:MaxDeliveryTime): the pulling
+            // The dispatcher retries and dead-letters by thermostat itself (Grains:MaxAttempts): the pulling
             // agent never skips a partition's batch, it delivers it again until the dispatcher completes it.
             kafka.ConfigurePullingAgent(options => options.Configure(o => o.MaxEventDeliveryTime = Timeout.InfiniteTimeSpan));
             configureKafka?.Invoke(kafka);

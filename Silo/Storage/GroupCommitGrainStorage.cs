@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
 using Orleans.Storage;
@@ -25,10 +26,12 @@ public abstract partial class GroupCommitGrainStorage : IGrainStorage, ILifecycl
     private readonly string _name;
     private readonly IGrainStorageSerializer _serializer;
     private readonly ILogger _logger;
+    private long _failingSince;
+    private int _failedBatches;
     private readonly Channel<Operation> _queue = Channel.CreateUnbounded<Operation>(new UnboundedChannelOptions { SingleReader = true });
     private Task? _worker;
 
-    protected GroupCommitGrainStorage(string name, string serviceId, IGrainStorageSerializer serializer, ILogger logger)
+    protected GroupCommitGrainStorage(string name, string serviceId, IGrainStorageSerializer serializer, ILogger<GroupCommitGrainStorage> logger)
     {
         _name = name;
         ServiceId = serviceId;
@@ -203,7 +206,7 @@ public abstract partial class GroupCommitGrainStorage : IGrainStorage, ILifecycl
         {
             // Rolled back: nothing of this batch took effect. Each caller sees the failure (a grain deactivates and
             // its input is delivered again).
-            LogBatchFailed(_logger, _name, batch.Count, e);
+            NoteFailure(batch.Count, e);
             foreach (var operation in batch)
             {
                 operation.Completion.TrySetException(e);
@@ -212,6 +215,7 @@ public abstract partial class GroupCommitGrainStorage : IGrainStorage, ILifecycl
             return;
         }
 
+        NoteSuccess(batch);
         foreach (var operation in batch)
         {
             if (operation.Conflict is { } conflict)
@@ -225,8 +229,41 @@ public abstract partial class GroupCommitGrainStorage : IGrainStorage, ILifecycl
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Grain storage {Name}: a transaction of {Count} operations failed and was rolled back; the grains concerned retry")]
+    // An outage fails every transaction until the database is back: it is logged when it starts and when it ends, each
+    // failed transaction in between only at Debug.
+    private void NoteFailure(int count, Exception exception)
+    {
+        if (_failedBatches++ == 0)
+        {
+            _failingSince = Stopwatch.GetTimestamp();
+            LogOutage(_logger, _name, count, exception);
+        }
+        else
+        {
+            LogBatchFailed(_logger, _name, count, exception);
+        }
+    }
+
+    private void NoteSuccess(List<Operation> batch)
+    {
+        // A database that serves reads may still refuse writes (a lock, a full disk): the outage ends with a write.
+        if (_failedBatches == 0 || batch.TrueForAll(operation => operation.Kind == OperationKind.Read))
+        {
+            return;
+        }
+
+        LogRecovered(_logger, _name, _failedBatches, (long)Stopwatch.GetElapsedTime(_failingSince).TotalSeconds);
+        _failedBatches = 0;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Grain storage {Name}: a transaction of {Count} operations failed and was rolled back; the grains concerned retry until the database takes their writes")]
+    private static partial void LogOutage(ILogger logger, string name, int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Grain storage {Name}: a transaction of {Count} operations failed again")]
     private static partial void LogBatchFailed(ILogger logger, string name, int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Grain storage {Name}: transactions commit again, after {Failed} failed over {Seconds} s")]
+    private static partial void LogRecovered(ILogger logger, string name, int failed, long seconds);
 
     protected enum OperationKind
     {

@@ -14,7 +14,7 @@ namespace Hearth.Silo.Storage;
 /// <para>Set-based statements do not keep an order among their rows, so a batch is run in segments in which no state
 /// appears twice: the operations of one state run in the order they were queued, as the fencing requires.</para>
 /// </remarks>
-public sealed class PostgresGrainStorage(string name, NpgsqlDataSource database, string serviceId, IGrainStorageSerializer serializer, ILogger<PostgresGrainStorage> logger)
+public sealed class PostgresGrainStorage(string name, NpgsqlDataSource database, string serviceId, IGrainStorageSerializer serializer, ILogger<GroupCommitGrainStorage> logger)
     : GroupCommitGrainStorage(name, serviceId, serializer, logger)
 {
     private const string Read =

@@ -41,6 +41,9 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
 
     public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();
 
+    /// <summary>What the silo's own classes logged.</summary>
+    public LogRecorder Logs => Services.GetRequiredService<LogRecorder>();
+
     /// <summary>The settings every test silo runs with, before a test's own.</summary>
     public static Dictionary<string, string?> Settings(string bootstrapServers, TestTopics topics, string databasePath, string name) =>
         TestSettings.Kafka(bootstrapServers, topics).With(new Dictionary<string, string?>
@@ -65,6 +68,8 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
             builder.Logging.AddFilter("Orleans", LogLevel.Warning);
             builder.Logging.AddFilter("Polly", LogLevel.Warning);
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            builder.Services.AddSingleton<LogRecorder>();
+            builder.Services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<LogRecorder>());
             if (output is not null)
             {
                 builder.Logging.AddProvider(new TestOutputLoggerProvider(output, name));

@@ -26,7 +26,7 @@ public sealed class SqliteGrainStorageTests : GrainStorageTests
     }
 
     protected override GroupCommitGrainStorage Create(string serviceId) =>
-        new SqliteGrainStorage("thermostats", Storage.ConnectionString, serviceId, new Hearth.Silo.Storage.JsonGrainStorageSerializer(), NullLogger<SqliteGrainStorage>.Instance);
+        new SqliteGrainStorage("thermostats", Storage.ConnectionString, serviceId, new Hearth.Silo.Storage.JsonGrainStorageSerializer(), NullLogger<GroupCommitGrainStorage>.Instance);
 }
 
 /// <summary>The cluster's grain storage on a real PostgreSQL database with the project's schema, to the same contract.</summary>
@@ -50,7 +50,7 @@ public sealed class PostgresGrainStorageTests : GrainStorageTests
     }
 
     protected override GroupCommitGrainStorage Create(string serviceId) =>
-        new PostgresGrainStorage("thermostats", NpgsqlDataSource.Create(_database), serviceId, new Hearth.Silo.Storage.JsonGrainStorageSerializer(), NullLogger<PostgresGrainStorage>.Instance);
+        new PostgresGrainStorage("thermostats", NpgsqlDataSource.Create(_database), serviceId, new Hearth.Silo.Storage.JsonGrainStorageSerializer(), NullLogger<GroupCommitGrainStorage>.Instance);
 
     [Fact]
     public async Task StatesOfAnEarlierVersion_InOrleansAdoNetTable_AreCarriedOver_AtTheFirstStart()

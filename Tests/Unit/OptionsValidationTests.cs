@@ -49,7 +49,7 @@ public sealed class OptionsValidationTests
         { "Topics:Partitions", "0", "Topics:Partitions" },
         { "Grains:IdleTimeout", "00:00:00.005", "Grains:IdleTimeout" },
         { "Grains:WriteBehindInterval", "00:00:00", "Grains:WriteBehindInterval" },
-        { "Grains:MaxDeliveryTime", "00:00:00", "Grains:MaxDeliveryTime" },
+        { "Grains:MaxAttempts", "0", "Grains:MaxAttempts" },
         { "Grains:Placement", "random", "Grains:Placement" },
         { "Storage:Provider", "oracle", "Storage:Provider" },
         { "Storage:ConnectionString", "", "Storage:ConnectionString" },
@@ -121,13 +121,13 @@ public sealed class OptionsValidationTests
         var settings = Read(new()
         {
             ["Grains:WriteBehindInterval"] = "00:00:03",
-            ["Grains:MaxDeliveryTime"] = "00:00:07",
+            ["Grains:MaxAttempts"] = "7",
             ["Grains:Placement"] = ThermostatGrainOptions.PreferLocalPlacement,
         });
 
         Assert.IsType<ThermostatGrainOptions>(settings.Grains);
         Assert.Equal(TimeSpan.FromSeconds(3), settings.Grains.WriteBehindInterval);
-        Assert.Equal(TimeSpan.FromSeconds(7), settings.Grains.MaxDeliveryTime);
+        Assert.Equal(7, settings.Grains.MaxAttempts);
         Assert.Equal(ThermostatGrainOptions.PreferLocalPlacement, settings.Grains.Placement);
         Assert.Equal(ThermostatGrainOptions.DefaultIdleTimeout, settings.Grains.IdleTimeout);
     }

@@ -15,13 +15,13 @@ public sealed class ThermostatControlOptionsTests
     [Fact]
     public void TheGrainsAndTheDispatcher_GetTheGrainsSectionAsRead()
     {
-        var settings = Read(new() { ["Grains:WriteBehindInterval"] = "00:00:03", ["Grains:MaxDeliveryTime"] = "00:00:07" });
+        var settings = Read(new() { ["Grains:WriteBehindInterval"] = "00:00:03", ["Grains:MaxAttempts"] = "7" });
         using var silo = SiloHost(settings);
 
         var options = silo.Services.GetRequiredService<IOptions<ThermostatGrainOptions>>().Value;
 
         Assert.Same(settings.Grains, options);
-        Assert.Equal(TimeSpan.FromSeconds(7), options.MaxDeliveryTime);
+        Assert.Equal(7, options.MaxAttempts);
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using Hearth.Grains;
 using Hearth.Grains.Interfaces;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
+using Hearth.Tests.Infrastructure;
 
 namespace Hearth.Tests.Unit;
 
@@ -18,13 +18,13 @@ public sealed class ThermostatDispatcherTests
 
     private readonly ConcurrentQueue<(string Id, ThermostatInputs Inputs)> _calls = new();
     private readonly List<(IReadOnlyList<InputPosition> Positions, string Reason)> _deadLetters = [];
-    private readonly ThermostatGrainOptions _options = new() { MaxDeliveryTime = TimeSpan.FromHours(1) };
+    private readonly ThermostatGrainOptions _options = new() { MaxAttempts = 3 };
 
     [Fact]
     public async Task ABatchOfManyThermostats_OneSlow_CompletesOnlyWhenAllHave_EachCalledOnceWithItsInputsInPartitionOrder()
     {
         var slow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var dispatcher = Dispatcher((id, _) => id == "t-7" ? slow.Task : Task.CompletedTask, new FakeTimeProvider());
+        var dispatcher = Dispatcher((id, _) => id == "t-7" ? slow.Task : Task.CompletedTask, new SignallingTimeProvider());
         // 40 thermostats, interleaved as a partition interleaves them: thermostat i's inputs at offsets i, i+40, i+80...
         var inputs = Enumerable.Range(0, 200).Select(offset => Reading($"t-{offset % 40}", offset)).ToList();
 
@@ -48,7 +48,7 @@ public sealed class ThermostatDispatcherTests
     public async Task AFailingCall_IsMadeAgainUntilItSucceeds_AndOnlyIt()
     {
         var failures = 2;
-        var time = new FakeTimeProvider();
+        var time = new SignallingTimeProvider();
         var dispatcher = Dispatcher((id, _) => id == "t-1" && failures-- > 0 ? throw new TimeoutException("storage is slow") : Task.CompletedTask, time);
 
         await AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync([Reading("t-0", 0), Reading("t-1", 1), Reading("t-2", 2)], "silo-a"));
@@ -59,59 +59,77 @@ public sealed class ThermostatDispatcherTests
     }
 
     [Fact]
-    public async Task InputsWhoseControllerKeepsFailing_AreDeadLetteredAfterTheMaximumDeliveryTime_AndTheDeliveryCompletes()
+    public async Task InputsWhoseControllerFailsForItsOwnReason_AreDeadLetteredAfterMaxAttempts_AndTheDeliveryCompletes()
     {
-        _options.MaxDeliveryTime = TimeSpan.FromSeconds(3);
-        var time = new FakeTimeProvider();
+        var time = new SignallingTimeProvider();
         var dispatcher = Dispatcher((id, _) => id == "t-1" ? throw new InvalidOperationException("the controller is broken") : Task.CompletedTask, time);
 
         await AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync([Reading("t-0", 0), Reading("t-1", 1), Reading("t-2", 2), Reading("t-1", 3)], "silo-a"));
 
         var (positions, reason) = Assert.Single(_deadLetters);
         Assert.Equal([1L, 3L], positions.Select(p => p.Offset));
-        Assert.Contains("thermostat 't-1'", reason, StringComparison.Ordinal);
+        Assert.Contains("thermostat 't-1' failed to apply it 3 times", reason, StringComparison.Ordinal);
         Assert.Contains("the controller is broken", reason, StringComparison.Ordinal);
+        Assert.Equal(3, _calls.Count(c => c.Id == "t-1"));
         Assert.Equal(1, _calls.Count(c => c.Id == "t-0"));
-        // Called again, backing off, until the maximum delivery time had passed: not before it.
-        Assert.InRange(time.GetUtcNow() - Start, _options.MaxDeliveryTime, _options.MaxDeliveryTime + ThermostatDispatcher.MaxBackoff * 2);
         Assert.Equal(0, dispatcher.Failing);
+        Assert.Empty(dispatcher.Stalls);
     }
 
     [Fact]
-    public async Task ADeliveryThatCannotFinishInItsTime_Fails_AndARepeatRemembersHowLongItsInputsHaveBeenFailing()
+    public async Task InfrastructureFailures_AreWaitedOut_NeverDeadLettered_AndThePartitionShowsStalledUntilTheyEnd()
     {
-        var time = new FakeTimeProvider();
-        var dispatcher = Dispatcher((id, _) => id == "t-1" ? throw new TimeoutException("storage is down") : Task.CompletedTask, time,
+        var time = new SignallingTimeProvider();
+        var storageDown = true;
+        var dispatcher = Dispatcher((id, _) => id == "t-1" && storageDown ? throw new TimeoutException("storage does not answer") : Task.CompletedTask, time,
             deliveryBudget: TimeSpan.FromSeconds(5));
         ThermostatInput[] batch = [Reading("t-0", 0), Reading("t-1", 1)];
 
-        var failure = await Assert.ThrowsAsync<TimeoutException>(() => AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync(batch, "silo-a")));
-        Assert.Contains("1 of 2 controllers", failure.Message, StringComparison.Ordinal);
-        Assert.InRange(time.GetUtcNow() - Start, TimeSpan.Zero, TimeSpan.FromSeconds(5));
-        Assert.Empty(_deadLetters);
-        Assert.Equal(1, dispatcher.Failing);
-
-        // Delivered again (by the pulling agent) once the maximum delivery time has passed since the first failure.
-        _options.MaxDeliveryTime = TimeSpan.FromSeconds(8);
-        time.Advance(TimeSpan.FromSeconds(4));
-        await AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync(batch, "silo-a"));
-        Assert.Equal([1L], Assert.Single(_deadLetters).Positions.Select(p => p.Offset));
-        Assert.InRange(time.GetUtcNow() - Start, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(8) + ThermostatDispatcher.MaxBackoff * 2);
-    }
-
-    private static readonly DateTimeOffset Start = new FakeTimeProvider().GetUtcNow();
-
-    /// <summary>Moves time on in small steps (firing the dispatcher's backoff timers) until <paramref name="delivery"/> is done.</summary>
-    private static async Task AdvanceUntilDoneAsync(FakeTimeProvider time, Task delivery)
-    {
-        for (var step = 0; !delivery.IsCompleted && step < 10_000; step++)
+        // Each delivery gives up after its time and is delivered again, far past MaxAttempts calls: nothing is dead-lettered.
+        for (var repeat = 0; repeat < 4; repeat++)
         {
-            time.Advance(TimeSpan.FromMilliseconds(10));
-            await Task.Yield();
+            var failure = await Assert.ThrowsAsync<TimeoutException>(() => AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync(batch, "silo-a")));
+            Assert.Contains("1 of 2 controllers", failure.Message, StringComparison.Ordinal);
         }
 
-        await delivery.WaitAsync(Timeout);
+        Assert.True(_calls.Count(c => c.Id == "t-1") > 4 * _options.MaxAttempts);
+        Assert.Empty(_deadLetters);
+        var stall = Assert.Single(dispatcher.Stalls);
+        Assert.Equal(("readings", 3), (stall.Source, stall.Partition));
+        Assert.Contains("storage does not answer", stall.Reason, StringComparison.Ordinal);
+
+        storageDown = false;
+        await AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync(batch, "silo-a"));
+        Assert.Empty(dispatcher.Stalls);
+        Assert.Empty(_deadLetters);
     }
+
+    [Theory]
+    [InlineData(typeof(TimeoutException), true)]
+    [InlineData(typeof(Orleans.Storage.InconsistentStateException), true)]
+    [InlineData(typeof(Orleans.Runtime.SiloUnavailableException), true)]
+    [InlineData(typeof(Confluent.Kafka.KafkaException), true)]
+    [InlineData(typeof(Npgsql.NpgsqlException), true)]
+    [InlineData(typeof(Microsoft.Data.Sqlite.SqliteException), true)]
+    [InlineData(typeof(ObjectDisposedException), true)]
+    [InlineData(typeof(InvalidOperationException), false)]
+    [InlineData(typeof(NullReferenceException), false)]
+    [InlineData(typeof(System.Text.Json.JsonException), false)]
+    public void Failures_AreTheInfrastructures_OrTheControllersOwn(Type type, bool transient)
+    {
+        var failure = type == typeof(Confluent.Kafka.KafkaException) ? new Confluent.Kafka.KafkaException(Confluent.Kafka.ErrorCode.Local_Transport)
+            : type == typeof(Microsoft.Data.Sqlite.SqliteException) ? new Microsoft.Data.Sqlite.SqliteException("database is locked", 5)
+            : type == typeof(ObjectDisposedException) ? new ObjectDisposedException("storage")
+            : (Exception)Activator.CreateInstance(type, "failed")!;
+
+        Assert.Equal(transient, ThermostatDispatcher.IsTransient(failure));
+        Assert.Equal(transient, ThermostatDispatcher.IsTransient(new InvalidOperationException("wrapped", failure)));
+    }
+
+    private static readonly DateTimeOffset Start = new SignallingTimeProvider().GetUtcNow();
+
+    /// <summary>Moves time on each time the dispatcher waits (its backoff), by as long as it waits, until <paramref name="delivery"/> is done.</summary>
+    private static Task AdvanceUntilDoneAsync(SignallingTimeProvider time, Task delivery) => time.RunAsync(delivery, Timeout);
 
     private ThermostatDispatcher Dispatcher(Func<string, ThermostatInputs, Task> apply, TimeProvider? time = null, TimeSpan? deliveryBudget = null) =>
         new((id, inputs) =>

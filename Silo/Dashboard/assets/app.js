@@ -72,13 +72,19 @@ function renderSilos(cluster) {
       el("td", { "data-testid": "silo-partitions", title: s.queues.join(", ") }, queueSummary(s.queues)),
       el("td", { class: "num" }, figure(fmt.format(s.activations))),
       el("td", { class: "num", "data-testid": "silo-mps" }, figure(fmt.format(s.messagesPerSecond))),
-      el("td", { class: "num" }, figure(fmt.format(s.lag))),
+      el("td", { class: "num", "data-testid": "silo-lag", title: s.stalls.map(stallText).join("\n") },
+        figure(fmt.format(s.lag)), ...(s.stalls.length ? [" ", el("span", { class: "pill stalled", "data-testid": "silo-stalled" }, "waiting")] : [])),
       el("td", { class: "num" }, figure(`${fmt1.format(s.cpuPercent)} %`)),
       el("td", { class: "num" }, figure(`${fmt.format(s.memoryMb)} MB`)),
       el("td", { class: "num" }, s.reportedAt ? ago(s.reportedAt) : "–"),
       el("td", { class: "muted" }, s.httpAddress ?? ""));
   });
   $("silos").replaceChildren(...rows);
+}
+
+// A stalled partition, for a tooltip: "readings[3] waiting since 08:00:01: TimeoutException: ..."
+function stallText(s) {
+  return `${s.topic}[${s.partition}] waiting since ${new Date(s.since).toLocaleTimeString()}: ${s.reason}`;
 }
 
 // "readings/0", "readings/1", "settings/0" -> "readings 0,1 · settings 0"
