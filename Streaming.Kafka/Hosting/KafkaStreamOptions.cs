@@ -70,8 +70,9 @@ public sealed class KafkaStreamOptions
     public int SiloCacheSize { get; set; } = DefaultSiloCacheSize;
 
     /// <summary>
-    /// How often checkpoints are committed to Kafka (librdkafka <c>auto.commit.interval.ms</c>). A crash
-    /// redelivers what was delivered since the last commit; consumers must skip what they have seen.
+    /// How often the checkpoints that moved are committed to Kafka, in one request per silo, each round after the
+    /// silo's membership was confirmed (see <see cref="Committing.IKafkaCheckpointFence"/>). A crash redelivers what
+    /// was delivered since the last commit; consumers must skip what they have seen.
     /// </summary>
     /// <remarks>Allowed range 10..3600000.</remarks>
     public int CommitIntervalMs { get; set; } = DefaultCommitIntervalMs;

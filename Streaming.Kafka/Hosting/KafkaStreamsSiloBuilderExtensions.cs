@@ -1,3 +1,4 @@
+using Hearth.Streaming.Kafka.Committing;
 using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -66,6 +67,7 @@ public sealed class SiloKafkaStreamConfigurator : SiloPersistentStreamConfigurat
             services.AddOptions<StreamPubSubOptions>(name).Configure(o => o.PubSubType = StreamPubSubType.ImplicitOnly);
             services.AddOptions<StreamPullingAgentOptions>(name).Configure(o => o.GetQueueMsgsTimerPeriod = DefaultPollPeriod);
             services.TryAddSingleton(TimeProvider.System);
+            services.TryAddSingleton<IKafkaCheckpointFence, MembershipCheckpointFence>();
             // A grain whose publishing fails throws Confluent.Kafka's exception (KafkaException): Orleans serializes
             // only exceptions of the namespaces it is told of, and a failure it cannot serialize reaches a caller on
             // another silo as a CodecNotFoundException instead of what went wrong.

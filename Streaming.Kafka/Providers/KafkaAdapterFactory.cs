@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using Hearth.Streaming.Kafka.Caching;
+using Hearth.Streaming.Kafka.Committing;
 using Hearth.Streaming.Kafka.Diagnostics;
 using Hearth.Streaming.Kafka.Hosting;
 using Hearth.Streaming.Kafka.Producing;
@@ -28,6 +29,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
     private readonly TimeProvider _time;
     private readonly KafkaStreamMetrics _metrics;
     private readonly KafkaPublisher _publisher;
+    private readonly KafkaCheckpointCommitter _committer;
     private readonly ConcurrentDictionary<QueueId, KafkaQueueCache> _caches = new();
     private readonly KafkaCacheBudget _cacheBudget;
     private readonly ConcurrentDictionary<QueueId, KafkaQueueReceiver> _receivers = new();
@@ -35,7 +37,8 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
     private KafkaQueueAdapter? _adapter;
 
     public KafkaAdapterFactory(
-        string name, KafkaStreamOptions options, IKafkaDataAdapter dataAdapter, ILoggerFactory loggers, IMeterFactory meters, TimeProvider time)
+        string name, KafkaStreamOptions options, IKafkaDataAdapter dataAdapter, IKafkaCheckpointFence fence, ILoggerFactory loggers,
+        IMeterFactory meters, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         _name = name;
@@ -48,6 +51,8 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         _cacheBudget = new KafkaCacheBudget(options.SiloCacheSize);
         _metrics = new KafkaStreamMetrics(meters, Partitions);
         _publisher = new KafkaPublisher(_clients.CreateProducer(), _metrics, loggers.CreateLogger<KafkaPublisher>());
+        _committer = new KafkaCheckpointCommitter(
+            _clients.CreateCommitter(), fence, TimeSpan.FromMilliseconds(options.CommitIntervalMs), time, loggers.CreateLogger<KafkaCheckpointCommitter>());
     }
 
     /// <summary>Creates the factory of provider <paramref name="name"/> from the silo's services (what <c>AddKafkaStreams</c> registers).</summary>
@@ -60,6 +65,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
             name,
             services.GetOptionsByName<KafkaStreamOptions>(name),
             dataAdapter,
+            services.GetRequiredService<IKafkaCheckpointFence>(),
             services.GetRequiredService<ILoggerFactory>(),
             services.GetRequiredService<IMeterFactory>(),
             services.GetService<TimeProvider>() ?? TimeProvider.System);
@@ -119,7 +125,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         var (topic, partition) = ((KafkaQueueMapper)GetStreamQueueMapper()).PartitionOf(queueId);
         _caches.TryGetValue(queueId, out var cache);
         var receiver = new KafkaQueueReceiver(
-            queueId, new TopicPartition(topic, partition), _clients, _dataAdapter, _publisher, _metrics, cache, _time,
+            queueId, new TopicPartition(topic, partition), _clients, _dataAdapter, _publisher, _committer, _metrics, cache, _time,
             _loggers.CreateLogger<KafkaQueueReceiver>(), Released);
         _receivers[queueId] = receiver;
         return receiver;
@@ -196,7 +202,11 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         await Task.WhenAll(published).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public void Dispose() => _publisher.Dispose();
+    public void Dispose()
+    {
+        _committer.Dispose();
+        _publisher.Dispose();
+    }
 
     /// <summary>How long reading messages back for their dead letters may take before they are dead-lettered without them.</summary>
     private static readonly TimeSpan ReadBackTimeout = TimeSpan.FromSeconds(30);

@@ -17,8 +17,8 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
     public KafkaStreamOptions Options => options;
 
     /// <summary>
-    /// The consumer of one queue: manually assigned (never joins the group, Orleans balances the queues),
-    /// committing the offsets the receiver stores, in the background every <see cref="KafkaStreamOptions.CommitIntervalMs"/>.
+    /// The consumer of one queue: manually assigned (never joins the group, Orleans balances the queues), committing
+    /// nothing (the silo's <see cref="Committing.KafkaCheckpointCommitter"/> commits every queue's checkpoint).
     /// </summary>
     /// <param name="key">Where the consumer copies each message's key (no array per message).</param>
     /// <param name="value">Where the consumer copies each message's value.</param>
@@ -27,8 +27,7 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
         var config = new ConsumerConfig(Common($"{queueName}", options.ConsumerProperties, ConsumerDefaults))
         {
             GroupId = options.GroupId,
-            EnableAutoCommit = true,
-            AutoCommitIntervalMs = options.CommitIntervalMs,
+            EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnablePartitionEof = false,
@@ -65,6 +64,20 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             .Build();
     }
 
+    /// <summary>The consumer that commits the checkpoints of the silo's queues: of the group, assigned nothing.</summary>
+    public IConsumer<byte[]?, byte[]?> CreateCommitter()
+    {
+        var config = new ConsumerConfig(Common("committer", options.ConsumerProperties, ConsumerDefaults))
+        {
+            GroupId = options.GroupId,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+        };
+        return new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetLogHandler((_, m) => LogLibrdkafka(m))
+            .SetErrorHandler((_, e) => LogError(e))
+            .Build();
+    }
 
     /// <summary>The provider's producer: idempotent, murmur2 partitioning like Java clients, lz4.</summary>
     public IProducer<byte[]?, byte[]?> CreateProducer()

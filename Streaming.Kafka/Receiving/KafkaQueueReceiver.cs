@@ -1,12 +1,12 @@
 using System.Globalization;
 using Confluent.Kafka;
 using Hearth.Streaming.Kafka.Caching;
+using Hearth.Streaming.Kafka.Committing;
 using Hearth.Streaming.Kafka.Diagnostics;
 using Hearth.Streaming.Kafka.Producing;
 using Hearth.Streaming.Kafka.Receiving;
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
-using ErrorCode = Confluent.Kafka.ErrorCode;
 
 namespace Hearth.Streaming.Kafka.Providers;
 
@@ -43,6 +43,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     private readonly KafkaClients _clients;
     private readonly IKafkaDataAdapter _adapter;
     private readonly KafkaPublisher _publisher;
+    private readonly KafkaCheckpointCommitter _committer;
     private readonly KafkaStreamMetrics _metrics;
     private readonly KafkaQueueCache? _cache;
     private readonly TimeProvider _time;
@@ -53,7 +54,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     private IConsumer<CapturedBytes.Marker, CapturedBytes.Marker>? _consumer;
     private KafkaPartitionFetcher? _fetcher;
     private Task? _initializing;
-    private long _stored = -1;
+    private PartitionCheckpoint? _checkpoint;
     private long _highWatermark = -1;
     private long _received;
     private long _delivered;
@@ -62,7 +63,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
     public KafkaQueueReceiver(
         QueueId queueId, TopicPartition partition, KafkaClients clients, IKafkaDataAdapter adapter, KafkaPublisher publisher,
-        KafkaStreamMetrics metrics, KafkaQueueCache? cache, TimeProvider time, ILogger logger, Action<KafkaQueueReceiver> released)
+        KafkaCheckpointCommitter committer, KafkaStreamMetrics metrics, KafkaQueueCache? cache, TimeProvider time, ILogger logger, Action<KafkaQueueReceiver> released)
     {
         _released = released;
         _queueId = queueId;
@@ -71,6 +72,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         _clients = clients;
         _adapter = adapter;
         _publisher = publisher;
+        _committer = committer;
         _metrics = metrics;
         _cache = cache;
         _time = time;
@@ -125,7 +127,6 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             {
                 _progress.ReadUpTo(start.Value);
                 _progress.Advance();
-                _stored = start.Value;
             }
 
             var fetcher = new KafkaPartitionFetcher(
@@ -135,6 +136,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
                 cache.BatchFinished = fetcher.Wake;
             }
 
+            _checkpoint = _committer.Register(_partition, start.Value);
             _consumer = consumer;
             _fetcher = fetcher;
             _since = _time.GetUtcNow();
@@ -158,7 +160,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             return [];
         }
 
-        Checkpoint(consumer);
+        Checkpoint();
         var fetched = await fetcher.TakeAsync(maxCount, ReceiveWait, cancellationToken).ConfigureAwait(true);
         RecordWatermark(consumer);
         if (fetched is null)
@@ -186,7 +188,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         }
 
         block.Seal();
-        Checkpoint(consumer);
+        Checkpoint();
         return batches;
     }
 
@@ -223,10 +225,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             _metrics.Delivered(_partition.Topic, finished);
         }
 
-        if (_consumer is { } consumer)
-        {
-            Checkpoint(consumer);
-        }
+        Checkpoint();
     }
 
     public Task Shutdown(TimeSpan timeout) => Shutdown(timeout, CancellationToken.None);
@@ -257,24 +256,23 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             await fetcher.DisposeAsync().ConfigureAwait(true);
         }
 
-        Checkpoint(consumer);
+        // What was finished since the last commit; the next owner starts here.
+        Checkpoint();
         var checkpoint = _progress.Committable;
-        await Task.Run(() =>
+        if (_checkpoint is { } mine)
         {
-            try
+            await ((Task)_committer.CommitAsync(CancellationToken.None)).WaitAsync(timeout, CancellationToken.None)
+                .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+            if (mine.Committed < mine.Stored)
             {
-                // What was stored since the last background commit; the next owner starts here.
-                consumer.Commit();
-            }
-            catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_NoOffset)
-            {
-                // Nothing new to commit.
-            }
-            catch (KafkaException e)
-            {
-                LogFinalCommitFailed(_logger, _partition.Topic, _partition.Partition.Value, e.Error.Reason);
+                LogFinalCommitMissed(_logger, _partition.Topic, _partition.Partition.Value, mine.Stored, mine.Committed);
             }
 
+            _committer.Unregister(mine);
+        }
+
+        await Task.Run(() =>
+        {
             consumer.Close();
             consumer.Dispose();
         }, CancellationToken.None).WaitAsync(timeout, CancellationToken.None)
@@ -350,25 +348,8 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         _publisher.DeadLetter(_clients.Options.DeadLetterTopic, _partition, message, reason, block.FinishPart);
     }
 
-    /// <summary>Stores the new checkpoint, if it moved; the consumer commits it in the background.</summary>
-    private void Checkpoint(IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> consumer)
-    {
-        var committable = _progress.Advance();
-        if (committable <= _stored)
-        {
-            return;
-        }
-
-        try
-        {
-            consumer.StoreOffset(new TopicPartitionOffset(_partition, committable));
-            _stored = committable;
-        }
-        catch (KafkaException e)
-        {
-            LogStoreFailed(_logger, _partition.Topic, _partition.Partition.Value, committable, e.Error.Reason);
-        }
-    }
+    /// <summary>Stores the new checkpoint; the silo's committer commits it.</summary>
+    private void Checkpoint() => _checkpoint?.Store(_progress.Advance());
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pulling {Topic}[{Partition}] from {Start}")]
     private static partial void LogStarted(ILogger logger, string topic, int partition, string start);
@@ -379,12 +360,9 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not start pulling {Topic}[{Partition}] ({Reason}); retrying")]
     private static partial void LogInitializeFailed(ILogger logger, string topic, int partition, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store checkpoint {Offset} of {Topic}[{Partition}] ({Reason}); the next one covers it")]
-    private static partial void LogStoreFailed(ILogger logger, string topic, int partition, long offset, string reason);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}[{Partition}]@{Offset} failed delivery and could not be read back from Kafka; its dead-letter record has the origin headers but no key or value")]
     private static partial void LogNotReadBack(ILogger logger, string topic, int partition, long offset);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The final commit of {Topic}[{Partition}] failed ({Reason}); its next owner redelivers from the last committed offset")]
-    private static partial void LogFinalCommitFailed(ILogger logger, string topic, int partition, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The final checkpoint {Checkpoint} of {Topic}[{Partition}] was not committed (see the committer's log); its next owner redelivers from {Committed}")]
+    private static partial void LogFinalCommitMissed(ILogger logger, string topic, int partition, long checkpoint, long committed);
 }

@@ -61,19 +61,22 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         var answers = await probe.StopAsync();
         var victimAnswers = await victimProbe.StopAsync();
 
-        // silo-d stalls past its death declaration (SIGSTOP: a long pause, a stalled VM); silo-a takes its partitions and
-        // controllers over. Woken (SIGCONT), silo-d learns it was declared dead and leaves; what it still tries is fenced.
+        // silo-d stalls past its death declaration (SIGSTOP: a long pause, a stalled VM) in the middle of its work, with
+        // checkpoints it has not committed yet; silo-a takes its partitions and controllers over and finishes the input.
+        // Woken (SIGCONT), silo-d learns it was declared dead and leaves; whatever it still tries is fenced: it commits
+        // none of its stale checkpoints over silo-a's, so the group's offsets do not move back.
         // (No requests meanwhile: a balancer without health checks sends some to the frozen silo, which cannot answer.)
         var frozen = Stopwatch.StartNew();
         cluster.FreezeSilo("silo-d");
         await WaitForQueuesAsync(cluster, owners => owners.SequenceEqual(["silo-a"]), "silo-a pulls every partition of the frozen silo-d");
         var takeover = frozen.Elapsed;
         await load.WaitForMoreAsync(3000);
-        cluster.ThawSilo("silo-d");
-        await cluster.WaitForExitOrStopAsync("silo-d", TimeSpan.FromSeconds(30));
-        await load.WaitForMoreAsync(3000);
         await load.StopAsync();
         await cluster.WaitForStoredAsync(cluster.EndOffsets(topics.Readings), Timeout, "all readings");
+        var settled = cluster.Committed(topics.Readings);
+        cluster.ThawSilo("silo-d");
+        await cluster.WaitForExitOrStopAsync("silo-d", TimeSpan.FromSeconds(30));
+        Assert.Equal(settled, cluster.Committed(topics.Readings));
 
         // Through the balancer, every look at a thermostat was answered with its state, through the join, the stop and
         // the kill alike: a request for a controller on the killed silo waited until the cluster had moved it.
@@ -151,7 +154,9 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
         }
 
         // silo-a wakes with stale activations and learns it was declared dead. Whatever it tries to write is refused
-        // (the stored version moved on), so the stored states stay silo-b's.
+        // (the stored version moved on), so the stored states stay silo-b's: unless it applied the same readings before it
+        // learnt, whose state carries on from silo-b's (the same inputs applied, the same commands) and may replace it,
+        // listing fewer of the commands both published as unpublished.
         stale.Thaw();
         try
         {
@@ -167,7 +172,10 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
             var stored = await StoredStates.ThermostatInPostgresAsync(cluster.DatabaseConnectionString, id);
             Assert.NotNull(stored);
             Assert.Equal((25.0, HeaterAction.Off, 2L), (stored.LastMeasurement, stored.Heater, stored.Seq));
-            Assert.Equal(JsonSerializer.Serialize(before[id]), JsonSerializer.Serialize(stored));
+            var expected = before[id]!;
+            Assert.All(stored.Unpublished ?? [], c => Assert.Contains(c, expected.Unpublished ?? []));
+            (stored.Unpublished, expected.Unpublished) = (null, null);
+            Assert.Equal(JsonSerializer.Serialize(expected), JsonSerializer.Serialize(stored));
         }
     }
 
