@@ -27,11 +27,25 @@ public sealed class StorageOptions
     public const int DefaultPostgresPoolSize = 20;
 
     /// <summary>
-    /// The connection string the silo uses: for PostgreSQL, with <c>Maximum Pool Size</c> set to
-    /// <see cref="DefaultPostgresPoolSize"/> when it sets none. Npgsql's own default (100 per silo) lets a few silos
-    /// exhaust PostgreSQL's <c>max_connections</c> (100 by default) when many grains write at once, as they do
-    /// when a silo shuts down.
+    /// How long PostgreSQL lets a silo's session sit inside a transaction without a statement before it ends the
+    /// session, unless the connection string's <c>Options</c> set <c>idle_in_transaction_session_timeout</c>.
     /// </summary>
+    public const string DefaultIdleInTransactionTimeout = "5s";
+
+    /// <summary>
+    /// The connection string the silo uses: for PostgreSQL, with <c>Maximum Pool Size</c> set to
+    /// <see cref="DefaultPostgresPoolSize"/> when it sets none, and <c>idle_in_transaction_session_timeout</c>
+    /// (<see cref="DefaultIdleInTransactionTimeout"/>) added to its <c>Options</c>.
+    /// </summary>
+    /// <remarks>
+    /// <para>Npgsql's own pool default (100 per silo) lets a few silos exhaust PostgreSQL's <c>max_connections</c> (100
+    /// by default) when many grains write at once, as they do when a silo shuts down.</para>
+    /// <para>A silo that stalls (a long pause, SIGSTOP, a frozen VM) between a write and its commit keeps the rows it
+    /// wrote locked, and every other silo's write of those rows waits behind it (with group commit, the whole batch
+    /// waiting, and every write queued after it): the cluster's writes stall until it wakes. PostgreSQL ends such a
+    /// session after the timeout, which rolls its transaction back and releases its locks; a silo that stalled that
+    /// long has been or is being declared dead.</para>
+    /// </remarks>
     public string EffectiveConnectionString
     {
         get
@@ -48,6 +62,11 @@ public sealed class StorageOptions
             if (!given.ContainsKey("Maximum Pool Size"))
             {
                 builder.MaxPoolSize = DefaultPostgresPoolSize;
+            }
+
+            if (builder.Options?.Contains("idle_in_transaction_session_timeout", StringComparison.Ordinal) != true)
+            {
+                builder.Options = $"{builder.Options} -c idle_in_transaction_session_timeout={DefaultIdleInTransactionTimeout}".TrimStart();
             }
 
             return builder.ConnectionString;

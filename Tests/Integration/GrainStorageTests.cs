@@ -50,7 +50,32 @@ public sealed class PostgresGrainStorageTests : GrainStorageTests
     }
 
     protected override GroupCommitGrainStorage Create(string serviceId) =>
-        new PostgresGrainStorage("thermostats", NpgsqlDataSource.Create(_database), serviceId, new Hearth.Silo.Storage.JsonGrainStorageSerializer(), NullLogger<GroupCommitGrainStorage>.Instance);
+        new PostgresGrainStorage("thermostats", NpgsqlDataSource.Create(Storage.EffectiveConnectionString), serviceId, new Hearth.Silo.Storage.JsonGrainStorageSerializer(), NullLogger<GroupCommitGrainStorage>.Instance);
+
+    [Fact]
+    public async Task ASiloThatStallsInsideItsTransaction_HoldsTheRowsItWrote_OnlyUntilPostgresEndsItsSession()
+    {
+        await using var storage = Open();
+        var id = Thermostat("t-stall");
+        var state = new GrainState<ThermostatState>(new ThermostatState { Temperature = 20 });
+        await storage.WriteStateAsync("thermostat", id, state);
+
+        // Another silo, on the same connection string, froze between writing the state's row and committing.
+        await using var stalled = new NpgsqlConnection(Storage.EffectiveConnectionString);
+        await stalled.OpenAsync();
+        await using var transaction = await stalled.BeginTransactionAsync();
+        await StorageConnections.ExecuteAsync(stalled, transaction,
+            "UPDATE grain_state SET modified_at = now() WHERE grain_key = 't:t-stall'", CancellationToken.None);
+
+        // This silo's write of the state waits for the row, and goes through once PostgreSQL has ended the stalled
+        // session (rolling its transaction back), well before the write's own command timeout (30 s).
+        state.State = new ThermostatState { Temperature = 21 };
+        await storage.WriteStateAsync("thermostat", id, state).WaitAsync(TimeSpan.FromSeconds(20));
+        await Assert.ThrowsAnyAsync<Exception>(() => transaction.CommitAsync());
+        var read = new GrainState<ThermostatState>();
+        await storage.ReadStateAsync("thermostat", id, read);
+        Assert.Equal(21, read.State!.Temperature);
+    }
 
     [Fact]
     public async Task StatesOfAnEarlierVersion_InOrleansAdoNetTable_AreCarriedOver_AtTheFirstStart()

@@ -21,6 +21,17 @@ public sealed class StorageOptionsTests
         Assert.Equal("db", effective.Host);
     }
 
+    [Theory]
+    [InlineData("Host=db", "-c idle_in_transaction_session_timeout=5s")]
+    [InlineData("Host=db;Options=-c search_path=hearth", "-c search_path=hearth -c idle_in_transaction_session_timeout=5s")]
+    [InlineData("Host=db;Options=-c idle_in_transaction_session_timeout=30s", "-c idle_in_transaction_session_timeout=30s")]
+    public void PostgresSessions_EndAStalledTransaction_UnlessTheConnectionStringSaysOtherwise(string connectionString, string expected)
+    {
+        var storage = new StorageOptions { Provider = StorageOptions.Postgres, ConnectionString = connectionString };
+
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(storage.EffectiveConnectionString).Options);
+    }
+
     [Fact]
     public void SqliteConnectionString_IsUsedAsGiven()
     {
