@@ -220,7 +220,16 @@ public sealed partial class ThermostatControllerGrain(
         _writeBehind = null;
         if (_dirty && !_broken)
         {
-            await Guard(WriteAsync);
+            try
+            {
+                await Guard(WriteAsync);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Guard dropped the activation; the next input reactivates the controller from its stored state, and its
+                // delivery reports a failure that persists. Thrown out of the timer, it would only be logged again by
+                // Orleans, once per controller.
+            }
         }
     }
 
@@ -248,15 +257,15 @@ public sealed partial class ThermostatControllerGrain(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Thermostat {ThermostatId}: another activation wrote its state meanwhile; this one had applied everything it had, so its state replaces the stored one")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Thermostat {ThermostatId}: another activation wrote its state meanwhile; this one had applied everything it had, so its state replaces the stored one")]
     private static partial void LogCarriedOn(ILogger logger, string thermostatId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Thermostat {ThermostatId}: another activation wrote its state meanwhile; this one stops and the input is delivered again")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Thermostat {ThermostatId}: another activation wrote its state meanwhile; this one stops and the input is delivered again")]
     private static partial void LogStale(ILogger logger, string thermostatId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Thermostat {ThermostatId}: publishing commands or writing the state failed; the activation stops and the input is delivered again")]
     private static partial void LogFailed(ILogger logger, string thermostatId, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Thermostat {ThermostatId}: writing the last measurement on deactivation failed; it is refreshed by the next reading")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Thermostat {ThermostatId}: writing the last measurement on deactivation failed; it is refreshed by the next reading")]
     private static partial void LogWriteBehindFailed(ILogger logger, string thermostatId, Exception exception);
 }
