@@ -79,6 +79,16 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             .Build();
     }
 
+    /// <summary>
+    /// The largest record the producer sends, its <c>message.max.bytes</c> (librdkafka refuses a larger one before
+    /// sending it): what the configuration sets, else librdkafka's default.
+    /// </summary>
+    public int ProducerMessageMaxBytes =>
+        int.TryParse(Common("producer", options.ProducerProperties).GetValueOrDefault(MessageMaxBytes), out var bytes) ? bytes : DefaultMessageMaxBytes;
+
+    private const string MessageMaxBytes = "message.max.bytes";
+    private const int DefaultMessageMaxBytes = 1_000_000;
+
     /// <summary>The provider's producer: idempotent, murmur2 partitioning like Java clients, lz4.</summary>
     public IProducer<byte[]?, byte[]?> CreateProducer()
     {
