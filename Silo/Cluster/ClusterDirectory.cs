@@ -22,7 +22,10 @@ public sealed record SiloReport(
     [property: Id(14)] double? RemoteDeliveryShare = null,
     [property: Id(15)] IReadOnlyList<StallReport>? Stalls = null);
 
-/// <summary>A partition whose deliveries are failing on a silo: its inputs wait (lag grows) until they succeed.</summary>
+/// <summary>
+/// A partition whose deliveries are failing on a silo, or whose dead letters Kafka refuses: its inputs wait (lag grows)
+/// until they succeed.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("hearth.StallReport")]
 public sealed record StallReport(
     [property: Id(0)] string Topic,

@@ -9,7 +9,7 @@ namespace Hearth.Silo.Cluster;
 /// <param name="Queues">The input partitions the silo pulls, as <c>topic/partition</c>.</param>
 /// <param name="LagByQueue">Messages after each queue's checkpoint.</param>
 /// <param name="RemoteDeliveryShare">Of the deliveries to this silo's controllers in the last report interval, the share read by another silo.</param>
-/// <param name="Stalls">The partitions whose deliveries are failing on this silo, with why and since when.</param>
+/// <param name="Stalls">The partitions whose deliveries or dead letters are failing on this silo, with why and since when.</param>
 public sealed record SiloView(
     string Name,
     string Address,

@@ -10,7 +10,7 @@ namespace Hearth.Silo.Hosting;
 
 /// <summary>
 /// Ready when Orleans has made the silo active, the Kafka stream provider has started, and storage answers; degraded
-/// while a partition's deliveries are failing (its inputs wait), saying which and why.
+/// while a partition's deliveries are failing or Kafka refuses its dead letters (its inputs wait), saying which and why.
 /// </summary>
 internal sealed class SiloHealthCheck(
     ISiloStatusOracle silo, [FromKeyedServices(ThermostatStreams.Provider)] IKafkaStreamStatus kafka, StorageProbe storage,
@@ -33,12 +33,15 @@ internal sealed class SiloHealthCheck(
             return HealthCheckResult.Unhealthy($"storage does not answer: {error}");
         }
 
-        if (dispatcher.Stalls is { Count: > 0 } stalls)
+        var stalls = dispatcher.Stalls.Select(s => (Topic: s.Source, s.Partition, s.Since, s.Reason))
+            .Concat(kafka.Stalls().Select(s => (s.Topic, s.Partition, s.Since, s.Reason)))
+            .ToList();
+        if (stalls.Count > 0)
         {
             // Degraded, not unhealthy: the silo serves its API and its partitions resume by themselves once the cause ends.
             var now = time.GetUtcNow();
             return HealthCheckResult.Degraded(string.Join("; ", stalls.Select(s =>
-                $"{s.Source}[{s.Partition}] has been waiting {(long)(now - s.Since).TotalSeconds} s: {s.Reason}")));
+                $"{s.Topic}[{s.Partition}] has been waiting {(long)(now - s.Since).TotalSeconds} s: {s.Reason}")));
         }
 
         var partitions = kafka.Partitions();

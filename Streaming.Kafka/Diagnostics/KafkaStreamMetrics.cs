@@ -58,3 +58,9 @@ public sealed class KafkaStreamMetrics
 public sealed record KafkaPartitionStatus(
     string Topic, int Partition, long Checkpoint, long HighWatermark, long Lag, long Received, long Delivered,
     long DeadLettered, int CachedEvents, DateTimeOffset Since);
+
+/// <summary>
+/// An input partition whose checkpoint waits because Kafka refuses something it must take first (the partition's
+/// dead letters): since when, and why. It goes on by itself once Kafka takes them.
+/// </summary>
+public sealed record KafkaPartitionStall(string Topic, int Partition, DateTimeOffset Since, string Reason);

@@ -56,7 +56,9 @@ public sealed class KafkaStreamOptions
 
     /// <summary>
     /// Messages a queue's cache may hold undelivered before the queue stops reading (cache pressure). A
-    /// message leaves the cache when every consumer of its stream has finished with it.
+    /// message leaves the cache when every consumer of its stream has finished with it. Dead letters of the
+    /// queue's partition that Kafka does not have yet count too: while Kafka refuses them, the queue reads no
+    /// further than this.
     /// </summary>
     /// <remarks>Allowed range 1..10000000.</remarks>
     public int CacheSize { get; set; } = DefaultCacheSize;

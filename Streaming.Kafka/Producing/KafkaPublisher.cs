@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Hearth.Streaming.Kafka.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -11,20 +12,21 @@ namespace Hearth.Streaming.Kafka.Producing;
 /// </summary>
 public sealed partial class KafkaPublisher : IDisposable
 {
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
-
     private readonly IProducer<byte[]?, byte[]?> _producer;
     private readonly int _maxMessageBytes;
     private readonly KafkaStreamMetrics _metrics;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<TopicPartition, KafkaDeadLetterBacklog> _backlogs = new();
     private int _disposed;
 
     /// <param name="maxMessageBytes">The producer's <c>message.max.bytes</c>, which dead letters are cut to fit.</param>
-    internal KafkaPublisher(IProducer<byte[]?, byte[]?> producer, int maxMessageBytes, KafkaStreamMetrics metrics, ILogger logger)
+    internal KafkaPublisher(IProducer<byte[]?, byte[]?> producer, int maxMessageBytes, KafkaStreamMetrics metrics, TimeProvider time, ILogger logger)
     {
         _producer = producer;
         _maxMessageBytes = maxMessageBytes;
         _metrics = metrics;
+        _time = time;
         _logger = logger;
     }
 
@@ -43,14 +45,24 @@ public sealed partial class KafkaPublisher : IDisposable
     /// Publishes <paramref name="message"/> to <paramref name="topic"/> as a dead letter: its key, value and
     /// headers, plus the reason and where it came from, cut to fit what Kafka takes (<see cref="KafkaDeadLetter"/>).
     /// Retries until Kafka has it (a dead letter is never given up), then calls <paramref name="published"/>, on a
-    /// librdkafka thread.
+    /// librdkafka thread. While Kafka refuses them, the source partition is stalled (<see cref="Stalls"/>).
     /// </summary>
     internal void DeadLetter(string topic, TopicPartition source, ConsumeResult<byte[]?, byte[]?> message, string reason, Action published)
     {
-        var letter = new PendingDeadLetter(topic, source, message, reason, published, _maxMessageBytes);
+        var letter = new PendingDeadLetter(topic, BacklogOf(source), message, reason, published, _maxMessageBytes);
         LogDeadLetter(_logger, source.Topic, source.Partition.Value, message.Offset.Value, topic, reason);
-        Send(letter);
+        if (letter.Backlog.Add(letter))
+        {
+            Send(letter);
+        }
     }
+
+    /// <summary>The dead letters of <paramref name="source"/>'s messages that Kafka does not have yet.</summary>
+    internal KafkaDeadLetterBacklog BacklogOf(TopicPartition source) => _backlogs.GetOrAdd(source, static s => new KafkaDeadLetterBacklog(s));
+
+    /// <summary>The source partitions whose dead letters Kafka refuses now (their checkpoints wait for them).</summary>
+    public IReadOnlyList<KafkaPartitionStall> Stalls() =>
+        [.. _backlogs.Values.Select(b => b.Stall).OfType<KafkaPartitionStall>().OrderBy(s => s.Topic, StringComparer.Ordinal).ThenBy(s => s.Partition)];
 
     private void Send(PendingDeadLetter letter)
     {
@@ -71,23 +83,28 @@ public sealed partial class KafkaPublisher : IDisposable
         }
         catch (ProduceException<byte[]?, byte[]?> e)
         {
-            // Refused before it was sent (too large, say): no delivery report follows.
+            // Refused before it was sent (too large, a topic Kafka refuses, a full local queue): no delivery report follows.
             Sent(letter, e.Error);
         }
         catch (Exception e) when (e is KafkaException or ArgumentException or InvalidOperationException)
         {
-            // The local queue is full or the producer is failing: try again later, never drop it.
-            LogDeadLetterRetry(_logger, letter.Source.Topic, letter.Source.Partition.Value, letter.Offset, letter.Topic, e.Message);
-            _ = RetryLaterAsync(letter);
+            Sent(letter, e is KafkaException kafka ? kafka.Error : new Error(ErrorCode.Local_Fail, e.Message));
         }
     }
 
     private void Sent(PendingDeadLetter letter, Error error)
     {
+        var now = _time.GetUtcNow();
         if (!error.IsError)
         {
             _metrics.Produced(letter.Topic);
             letter.Published();
+            var (stalled, released) = letter.Backlog.Published(letter, now);
+            if (stalled is { } lasted)
+            {
+                LogDeadLettersResumed(_logger, letter.Source.Topic, letter.Source.Partition.Value, letter.Topic, (long)lasted.TotalSeconds, released.Count);
+                released.ForEach(Send);
+            }
         }
         else if (error.Code == ErrorCode.MsgSizeTooLarge && letter.Shrink())
         {
@@ -96,14 +113,22 @@ public sealed partial class KafkaPublisher : IDisposable
         }
         else
         {
-            LogDeadLetterRetry(_logger, letter.Source.Topic, letter.Source.Partition.Value, letter.Offset, letter.Topic, error.Reason);
-            _ = RetryLaterAsync(letter);
+            var (started, retryAfter) = letter.Backlog.Refused(letter, $"{letter.Topic} does not take them: {error.Reason} ({error.Code})", now);
+            if (started)
+            {
+                LogDeadLettersStalled(_logger, letter.Source.Topic, letter.Source.Partition.Value, letter.Topic, error.Reason, error.Code);
+            }
+
+            if (retryAfter is { } delay)
+            {
+                _ = RetryLaterAsync(letter, delay);
+            }
         }
     }
 
-    private async Task RetryLaterAsync(PendingDeadLetter letter)
+    private async Task RetryLaterAsync(PendingDeadLetter letter, TimeSpan delay)
     {
-        await Task.Delay(RetryDelay).ConfigureAwait(false);
+        await Task.Delay(delay, _time).ConfigureAwait(false);
         Send(letter);
     }
 
@@ -125,30 +150,37 @@ public sealed partial class KafkaPublisher : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "The dead letter of {Topic}[{Partition}]@{Offset} is cut to fit {MaxBytes} bytes (the original's sizes: {Truncated})")]
     private static partial void LogTruncated(ILogger logger, string topic, int partition, long offset, string truncated, int maxBytes);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not publish the dead letter of {Topic}[{Partition}]@{Offset} to {DeadLetterTopic} ({Reason}); retrying, and the partition's checkpoint waits for it")]
-    private static partial void LogDeadLetterRetry(ILogger logger, string topic, int partition, long offset, string deadLetterTopic, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dead letters of {Topic}[{Partition}] cannot be published to {DeadLetterTopic} ({Reason}, {Code}): the partition's checkpoint waits for them, and they are tried again until Kafka takes them")]
+    private static partial void LogDeadLettersStalled(ILogger logger, string topic, int partition, string deadLetterTopic, string reason, ErrorCode code);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dead letters of {Topic}[{Partition}] are published to {DeadLetterTopic} again after {Seconds} s ({Waiting} more that waited are sent now); the partition's checkpoint goes on")]
+    private static partial void LogDeadLettersResumed(ILogger logger, string topic, int partition, string deadLetterTopic, long seconds, int waiting);
 
     /// <summary>A dead letter until Kafka has it.</summary>
-    private sealed class PendingDeadLetter
+    internal sealed class PendingDeadLetter
     {
         private readonly ConsumeResult<byte[]?, byte[]?> _original;
         private readonly string _reason;
         private readonly Action _published;
 
-        public PendingDeadLetter(string topic, TopicPartition source, ConsumeResult<byte[]?, byte[]?> original, string reason, Action published, int budget)
+        public PendingDeadLetter(
+            string topic, KafkaDeadLetterBacklog backlog, ConsumeResult<byte[]?, byte[]?> original, string reason, Action published, int budget)
         {
             Topic = topic;
-            Source = source;
+            Backlog = backlog;
             _original = original;
             _reason = reason;
             _published = published;
             Budget = budget;
-            Message = KafkaDeadLetter.Build(original, source, reason, budget);
+            Message = KafkaDeadLetter.Build(original, backlog.Source, reason, budget);
         }
 
         public string Topic { get; }
 
-        public TopicPartition Source { get; }
+        /// <summary>The dead letters of the same source partition.</summary>
+        public KafkaDeadLetterBacklog Backlog { get; }
+
+        public TopicPartition Source => Backlog.Source;
 
         public long Offset => _original.Offset.Value;
 

@@ -50,7 +50,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         _clients = new KafkaClients(name, options, loggers);
         _cacheBudget = new KafkaCacheBudget(options.SiloCacheSize);
         _metrics = new KafkaStreamMetrics(meters, Partitions);
-        _publisher = new KafkaPublisher(_clients.CreateProducer(), _clients.ProducerMessageMaxBytes, _metrics, loggers.CreateLogger<KafkaPublisher>());
+        _publisher = new KafkaPublisher(_clients.CreateProducer(), _clients.ProducerMessageMaxBytes, _metrics, time, loggers.CreateLogger<KafkaPublisher>());
         _committer = new KafkaCheckpointCommitter(
             _clients.CreateCommitter(), fence, TimeSpan.FromMilliseconds(options.CommitIntervalMs), time, loggers.CreateLogger<KafkaCheckpointCommitter>());
     }
@@ -80,6 +80,8 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
     /// <summary>The partitions this silo pulls now.</summary>
     public IReadOnlyList<KafkaPartitionStatus> Partitions() =>
         _receivers.Values.Select(r => r.Status()).OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition).ToList();
+
+    public IReadOnlyList<KafkaPartitionStall> Stalls() => _publisher.Stalls();
 
     [Obsolete("Orleans calls the overload with a CancellationToken.")]
     public Task<IQueueAdapter> CreateAdapter() => CreateAdapter(CancellationToken.None);
@@ -228,6 +230,12 @@ public interface IKafkaStreamStatus
 
     /// <summary>The partitions this silo pulls now.</summary>
     IReadOnlyList<KafkaPartitionStatus> Partitions();
+
+    /// <summary>
+    /// The input partitions whose checkpoints wait on this silo because Kafka refuses their dead letters (the dead-letter
+    /// topic is missing or refuses this client), with why and since when. Each goes on by itself once Kafka takes them.
+    /// </summary>
+    IReadOnlyList<KafkaPartitionStall> Stalls();
 }
 
 /// <summary>Dead-letters input messages on a consumer's behalf: a consumer that finds messages it can never apply.</summary>

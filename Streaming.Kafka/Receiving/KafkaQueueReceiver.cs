@@ -50,6 +50,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     private readonly ILogger _logger;
     private readonly PartitionProgress _progress = new();
     private readonly KafkaMessageReader _reader;
+    private readonly KafkaDeadLetterBacklog _deadLetters;
     private readonly Action<KafkaQueueReceiver> _released;
     private IConsumer<CapturedBytes.Marker, CapturedBytes.Marker>? _consumer;
     private KafkaPartitionFetcher? _fetcher;
@@ -78,6 +79,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         _time = time;
         _logger = logger;
         _reader = new KafkaMessageReader(clients, partition, queueId.ToString(), time);
+        _deadLetters = publisher.BacklogOf(partition);
     }
 
     public QueueId QueueId => _queueId;
@@ -161,6 +163,14 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         }
 
         Checkpoint();
+        // Dead letters not in Kafka yet are messages held in memory like cached ones: together they stay within the cache's
+        // size, so while Kafka refuses them the partition reads no further (its lag grows, the silo's memory does not).
+        var room = Math.Max(1, _clients.Options.CacheSize - (_cache?.CachedEvents ?? 0));
+        if (!await _deadLetters.WaitBelowAsync(room, ReceiveWait, _time, cancellationToken).ConfigureAwait(true))
+        {
+            return [];
+        }
+
         var fetched = await fetcher.TakeAsync(maxCount, ReceiveWait, cancellationToken).ConfigureAwait(true);
         RecordWatermark(consumer);
         if (fetched is null)
