@@ -138,7 +138,7 @@ public sealed partial class ThermostatDispatcher
             }
 
             Stalled(at, failed[0].Failure!);
-            calls = await DeadLetterHopelessAsync(failed);
+            calls = await DeadLetterHopelessAsync(failed, at, started);
             if (calls.Count == 0)
             {
                 Resumed(at);
@@ -203,7 +203,8 @@ public sealed partial class ThermostatDispatcher
     }
 
     /// <summary>Dead-letters the inputs of the calls that failed for their own reason as often as allowed; returns the others.</summary>
-    private async Task<List<Call>> DeadLetterHopelessAsync(List<Call> failed)
+    /// <exception cref="TimeoutException">The dead letters were not written within <see cref="DeliveryBudget"/>.</exception>
+    private async Task<List<Call>> DeadLetterHopelessAsync(List<Call> failed, InputPosition at, long started)
     {
         var maximum = _options.Value.MaxAttempts;
         var retry = new List<Call>(failed.Count);
@@ -219,7 +220,22 @@ public sealed partial class ThermostatDispatcher
             var reason = $"the controller of thermostat '{call.ThermostatId}' failed to apply it {attempts} times " +
                          $"(the last failure: {call.Failure!.GetType().Name}: {call.Failure.Message})";
             LogDeadLettering(_logger, call.ThermostatId, call.Inputs.Items.Length, attempts, call.Failure);
-            await _deadLetters.DeadLetterAsync(call.Inputs.Items.Select(i => i.Position).ToList(), reason);
+            var remaining = TimeSpan.FromTicks(Math.Max(0, (DeliveryBudget - _time.GetElapsedTime(started)).Ticks));
+            try
+            {
+                await _deadLetters.DeadLetterAsync(call.Inputs.Items.Select(i => i.Position).ToList(), reason).WaitAsync(remaining, _time);
+            }
+            catch (TimeoutException)
+            {
+                // Kafka does not take them (the dead-letter topic refuses, say): the delivery is repeated, as for any
+                // infrastructure failure, and its repeat waits for the same dead letters instead of writing them again.
+                var late = new TimeoutException(
+                    $"The dead letters of thermostat '{call.ThermostatId}''s inputs of {at.Source}[{at.Partition}] were not written within " +
+                    "the delivery's time. The delivery is repeated.");
+                Stalled(at, late);
+                throw late;
+            }
+
             _faults.TryRemove((call.ThermostatId, call.First), out _);
         }
 

@@ -33,6 +33,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
     private readonly ConcurrentDictionary<QueueId, KafkaQueueCache> _caches = new();
     private readonly KafkaCacheBudget _cacheBudget;
     private readonly ConcurrentDictionary<QueueId, KafkaQueueReceiver> _receivers = new();
+    private readonly ConcurrentDictionary<TopicPartitionOffset, Task> _consumerDeadLetters = new();
     private KafkaQueueMapper? _mapper;
     private KafkaQueueAdapter? _adapter;
 
@@ -177,31 +178,68 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
             return;
         }
 
+        // A consumer that gave up waiting and repeats its delivery waits for the dead letters it asked for already, where
+        // Kafka has not taken them yet: a repeat publishes none twice and holds nothing more in memory.
         var source = new TopicPartition(topic, partition);
-        var reader = new KafkaMessageReader(_clients, source, $"{topic}-{partition}-consumer", _time);
-        var originals = await reader.ReadAsync(offsets, ReadBackTimeout).ConfigureAwait(false);
         var published = new List<Task>(offsets.Count);
-        foreach (var offset in offsets)
+        var created = new List<(long Offset, TaskCompletionSource Done)>();
+        foreach (var offset in offsets.Distinct())
         {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var pending = _consumerDeadLetters.GetOrAdd(new TopicPartitionOffset(source, offset), done.Task);
+            if (pending == done.Task)
+            {
+                created.Add((offset, done));
+            }
+
+            published.Add(pending);
+        }
+
+        if (created.Count > 0)
+        {
+            await PublishDeadLettersAsync(source, created, reason).ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(published).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task PublishDeadLettersAsync(TopicPartition source, List<(long Offset, TaskCompletionSource Done)> letters, string reason)
+    {
+        Dictionary<long, ConsumeResult<byte[]?, byte[]?>> originals;
+        try
+        {
+            var reader = new KafkaMessageReader(_clients, source, $"{source.Topic}-{source.Partition.Value}-consumer", _time);
+            originals = await reader.ReadAsync([.. letters.Select(l => l.Offset).Order()], ReadBackTimeout).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            foreach (var (offset, done) in letters)
+            {
+                _consumerDeadLetters.TryRemove(new KeyValuePair<TopicPartitionOffset, Task>(new TopicPartitionOffset(source, offset), done.Task));
+                done.SetException(e);
+            }
+
+            throw;
+        }
+
+        foreach (var (offset, done) in letters)
+        {
+            var position = new TopicPartitionOffset(source, offset);
             var original = originals.TryGetValue(offset, out var found)
                 ? found
-                : new ConsumeResult<byte[]?, byte[]?>
-                {
-                    TopicPartitionOffset = new TopicPartitionOffset(source, offset),
-                    Message = new Message<byte[]?, byte[]?>(),
-                };
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _metrics.DeadLettered(topic, "consumer");
-            _publisher.DeadLetter(_options.DeadLetterTopic, source, original, found is null ? reason + NotReadBack : reason, done.SetResult);
-            published.Add(done.Task);
+                : new ConsumeResult<byte[]?, byte[]?> { TopicPartitionOffset = position, Message = new Message<byte[]?, byte[]?>() };
+            _metrics.DeadLettered(source.Topic, "consumer");
+            _publisher.DeadLetter(_options.DeadLetterTopic, source, original, found is null ? reason + NotReadBack : reason, () =>
+            {
+                _consumerDeadLetters.TryRemove(new KeyValuePair<TopicPartitionOffset, Task>(position, done.Task));
+                done.SetResult();
+            });
         }
 
         foreach (var receiver in _receivers.Values.Where(r => r.TopicPartition == source))
         {
-            receiver.CountDeadLettered(offsets.Count);
+            receiver.CountDeadLettered(letters.Count);
         }
-
-        await Task.WhenAll(published).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose()
@@ -245,7 +283,9 @@ public interface IKafkaDeadLetters
     /// Publishes the messages at <paramref name="offsets"/> of <paramref name="topic"/>[<paramref name="partition"/>] to the
     /// dead-letter topic as they are in Kafka (read back), with <paramref name="reason"/> and their origin in headers, and
     /// completes once Kafka has every one. Consumers call it within their delivery, so the checkpoint passes the messages
-    /// only once their dead letters are written.
+    /// only once their dead letters are written. While Kafka refuses them it does not complete (the partition is stalled,
+    /// see <see cref="IKafkaStreamStatus.Stalls"/>); called again for messages whose dead letters Kafka has not taken yet
+    /// (a delivery repeated after giving up the wait), it waits for those same dead letters.
     /// </summary>
     Task DeadLetterAsync(string topic, int partition, IReadOnlyList<long> offsets, string reason, CancellationToken cancellationToken = default);
 }

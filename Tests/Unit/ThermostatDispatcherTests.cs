@@ -19,6 +19,7 @@ public sealed class ThermostatDispatcherTests
     private readonly ConcurrentQueue<(string Id, ThermostatInputs Inputs)> _calls = new();
     private readonly List<(IReadOnlyList<InputPosition> Positions, string Reason)> _deadLetters = [];
     private readonly ThermostatGrainOptions _options = new() { MaxAttempts = 3 };
+    private Task _deadLettersWritten = Task.CompletedTask;
 
     [Fact]
     public async Task ABatchOfManyThermostats_OneSlow_CompletesOnlyWhenAllHave_EachCalledOnceWithItsInputsInPartitionOrder()
@@ -104,6 +105,30 @@ public sealed class ThermostatDispatcherTests
         Assert.Empty(_deadLetters);
     }
 
+    [Fact]
+    public async Task DeadLettersKafkaDoesNotTake_FailTheDeliveryWithinItsTime_StallingThePartition_UntilARepeatFindsThemWritten()
+    {
+        var time = new SignallingTimeProvider();
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _deadLettersWritten = written.Task;
+        var dispatcher = Dispatcher((id, _) => id == "t-1" ? throw new InvalidOperationException("the controller is broken") : Task.CompletedTask, time,
+            deliveryBudget: TimeSpan.FromSeconds(5));
+        ThermostatInput[] batch = [Reading("t-0", 0), Reading("t-1", 1)];
+
+        // The dead letters are not written (the dead-letter topic refuses): the delivery fails within its time, and is repeated.
+        var failure = await Assert.ThrowsAsync<TimeoutException>(() => AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync(batch, "silo-a")));
+        Assert.Contains("dead letters of thermostat 't-1''s inputs of readings[3] were not written", failure.Message, StringComparison.Ordinal);
+        var stall = Assert.Single(dispatcher.Stalls);
+        Assert.Contains("were not written", stall.Reason, StringComparison.Ordinal);
+
+        // Once Kafka takes them, the repeat (which asks for the same dead letters: the provider waits for those it has) completes.
+        written.SetResult();
+        await AdvanceUntilDoneAsync(time, dispatcher.DispatchAsync(batch, "silo-a"));
+        Assert.Equal([[1L], [1L]], _deadLetters.Select(d => d.Positions.Select(p => p.Offset)));
+        Assert.Empty(dispatcher.Stalls);
+        Assert.Equal(0, dispatcher.Failing);
+    }
+
     [Theory]
     [InlineData(typeof(TimeoutException), true)]
     [InlineData(typeof(Orleans.Storage.InconsistentStateException), true)]
@@ -137,7 +162,7 @@ public sealed class ThermostatDispatcherTests
                 _calls.Enqueue((id, inputs));
                 return apply(id, inputs);
             },
-            new RecordingDeadLetters(_deadLetters),
+            new RecordingDeadLetters(_deadLetters, () => _deadLettersWritten),
             Options.Create(_options),
             time ?? TimeProvider.System,
             NullLogger<ThermostatDispatcher>.Instance,
@@ -146,7 +171,8 @@ public sealed class ThermostatDispatcherTests
     private static ThermostatInput Reading(string id, long offset) =>
         new(new ThermostatReading(id, 20, DateTimeOffset.UnixEpoch), new InputPosition("readings", 3, offset, ""), DateTimeOffset.UnixEpoch);
 
-    private sealed class RecordingDeadLetters(List<(IReadOnlyList<InputPosition>, string)> letters) : IInputDeadLetters
+    /// <summary>Records what is dead-lettered; the dead letters are written when <paramref name="written"/>'s task completes.</summary>
+    private sealed class RecordingDeadLetters(List<(IReadOnlyList<InputPosition>, string)> letters, Func<Task> written) : IInputDeadLetters
     {
         public Task DeadLetterAsync(IReadOnlyList<InputPosition> positions, string reason, CancellationToken cancellationToken = default)
         {
@@ -155,7 +181,7 @@ public sealed class ThermostatDispatcherTests
                 letters.Add((positions, reason));
             }
 
-            return Task.CompletedTask;
+            return written();
         }
     }
 }
