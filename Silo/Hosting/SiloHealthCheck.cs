@@ -9,8 +9,9 @@ using Npgsql;
 namespace Hearth.Silo.Hosting;
 
 /// <summary>
-/// Ready when Orleans has made the silo active, the Kafka stream provider has started, and storage answers; degraded
-/// while a partition's deliveries are failing or Kafka refuses its dead letters (its inputs wait), saying which and why.
+/// Ready when Orleans has made the silo active, the Kafka stream provider has started and its producer works (a new one
+/// replaced it after a fatal error, say), and storage answers; degraded while a partition's deliveries are failing or
+/// Kafka refuses its dead letters (its inputs wait), saying which and why.
 /// </summary>
 internal sealed class SiloHealthCheck(
     ISiloStatusOracle silo, [FromKeyedServices(ThermostatStreams.Provider)] IKafkaStreamStatus kafka, StorageProbe storage,
@@ -26,6 +27,12 @@ internal sealed class SiloHealthCheck(
         if (kafka.Topics.Count == 0)
         {
             return HealthCheckResult.Unhealthy("the Kafka stream provider has not started");
+        }
+
+        if (kafka.Publisher.Fault is { } fault)
+        {
+            // Nothing the silo publishes (commands, dead letters, its API's settings) reaches Kafka, and a new producer does not help.
+            return HealthCheckResult.Unhealthy($"the Kafka producer {fault.Reason}");
         }
 
         if (await storage.ErrorAsync(cancellationToken) is { } error)

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Hearth.Streaming.Kafka.Diagnostics;
+using Hearth.Streaming.Kafka.Hosting;
+using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.Logging;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 
@@ -10,24 +12,76 @@ namespace Hearth.Streaming.Kafka.Producing;
 /// The provider's producer (idempotent, <c>murmur2_random</c>, lz4): events published to streams, dead
 /// letters, and anything the host publishes itself (an HTTP API that accepts input, say). One per provider.
 /// </summary>
+/// <remarks>
+/// An idempotent producer that fails fatally (librdkafka gives up its guarantees of order and no duplicates, after an
+/// <c>OutOfOrderSequenceNumber</c> say) refuses everything from then on. The publisher then builds a new one in its place:
+/// what the failed one had queued fails (librdkafka purges it), calls in flight fail with Confluent.Kafka's exceptions,
+/// which callers retry as they would any Kafka failure, and the failed one is disposed once what it had sent is
+/// acknowledged. A producer that fails fatally again before it delivered anything, or cannot be built, is reported by
+/// <see cref="Fault"/> (rebuilding does not help), and rebuilt again, backing off.
+/// </remarks>
 public sealed partial class KafkaPublisher : IDisposable
 {
-    private readonly IProducer<byte[]?, byte[]?> _producer;
+    private static readonly KafkaBackoff RebuildBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+
+    /// <summary>How long a producer that failed fatally may wait for the acknowledgements of what it had sent.</summary>
+    private static readonly TimeSpan RetireTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly KafkaClients _clients;
     private readonly int _maxMessageBytes;
     private readonly KafkaStreamMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<TopicPartition, KafkaDeadLetterBacklog> _backlogs = new();
+    private readonly Lock _lock = new();
+    private IProducer<byte[]?, byte[]?> _producer;
+    private bool _replacing;
+    private int _fatalErrors;
+    private DateTimeOffset _failingSince;
+    private string _fatalError = "";
+    private string? _rebuildFailure;
     private int _disposed;
 
-    /// <param name="maxMessageBytes">The producer's <c>message.max.bytes</c>, which dead letters are cut to fit.</param>
-    internal KafkaPublisher(IProducer<byte[]?, byte[]?> producer, int maxMessageBytes, KafkaStreamMetrics metrics, TimeProvider time, ILogger logger)
+    internal KafkaPublisher(KafkaClients clients, KafkaStreamMetrics metrics, TimeProvider time, ILogger logger)
     {
-        _producer = producer;
-        _maxMessageBytes = maxMessageBytes;
+        _clients = clients;
+        _maxMessageBytes = clients.ProducerMessageMaxBytes;
         _metrics = metrics;
         _time = time;
         _logger = logger;
+        _producer = clients.CreateProducer(Failed);
+    }
+
+    /// <summary>The producer in use now (a new one after each fatal error).</summary>
+    internal IProducer<byte[]?, byte[]?> Producer
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _producer;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Null while the producer works or was rebuilt after a fatal error; else why rebuilding it does not help: it failed
+    /// fatally again before it delivered anything, or it could not be built.
+    /// </summary>
+    public KafkaProducerFault? Fault
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rebuildFailure is not null
+                    ? new KafkaProducerFault(_failingSince, _fatalErrors, $"failed fatally ({_fatalError}) and cannot be rebuilt: {_rebuildFailure}")
+                    : _fatalErrors > 1
+                        ? new KafkaProducerFault(_failingSince, _fatalErrors,
+                            $"failed fatally {_fatalErrors} times without delivering a message in between (the last time: {_fatalError}); it is rebuilt each time")
+                        : null;
+            }
+        }
     }
 
     /// <summary>Publishes a message and waits until Kafka has it; returns where it landed.</summary>
@@ -35,8 +89,10 @@ public sealed partial class KafkaPublisher : IDisposable
     public async Task<TopicPartitionOffset> PublishAsync(string topic, byte[]? key, byte[]? value, Headers? headers = null,
         CancellationToken cancellationToken = default)
     {
-        var result = await _producer.ProduceAsync(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers },
+        var producer = Producer;
+        var result = await producer.ProduceAsync(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers },
             cancellationToken).ConfigureAwait(false);
+        Delivered(producer);
         _metrics.Produced(topic);
         return result.TopicPartitionOffset;
     }
@@ -77,26 +133,28 @@ public sealed partial class KafkaPublisher : IDisposable
             LogTruncated(_logger, letter.Source.Topic, letter.Source.Partition.Value, letter.Offset, truncated, letter.Budget);
         }
 
+        var producer = Producer;
         try
         {
-            _producer.Produce(letter.Topic, letter.Message, report => Sent(letter, report.Error));
+            producer.Produce(letter.Topic, letter.Message, report => Sent(letter, producer, report.Error));
         }
         catch (ProduceException<byte[]?, byte[]?> e)
         {
             // Refused before it was sent (too large, a topic Kafka refuses, a full local queue): no delivery report follows.
-            Sent(letter, e.Error);
+            Sent(letter, producer, e.Error);
         }
         catch (Exception e) when (e is KafkaException or ArgumentException or InvalidOperationException)
         {
-            Sent(letter, e is KafkaException kafka ? kafka.Error : new Error(ErrorCode.Local_Fail, e.Message));
+            Sent(letter, producer, e is KafkaException kafka ? kafka.Error : new Error(ErrorCode.Local_Fail, e.Message));
         }
     }
 
-    private void Sent(PendingDeadLetter letter, Error error)
+    private void Sent(PendingDeadLetter letter, IProducer<byte[]?, byte[]?> producer, Error error)
     {
         var now = _time.GetUtcNow();
         if (!error.IsError)
         {
+            Delivered(producer);
             _metrics.Produced(letter.Topic);
             letter.Published();
             var (stalled, released) = letter.Backlog.Published(letter, now);
@@ -132,17 +190,140 @@ public sealed partial class KafkaPublisher : IDisposable
         Send(letter);
     }
 
+    /// <summary>A message <paramref name="producer"/> sent was delivered: if it is the producer in use, it works.</summary>
+    private void Delivered(IProducer<byte[]?, byte[]?> producer)
+    {
+        if (Volatile.Read(ref _fatalErrors) == 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (ReferenceEquals(producer, _producer) && !_replacing)
+            {
+                _fatalErrors = 0;
+            }
+        }
+    }
+
+    /// <summary>librdkafka's error handler for a fatal error of <paramref name="producer"/>, on its thread.</summary>
+    private void Failed(IProducer<byte[]?, byte[]?> producer, Error error)
+    {
+        int fatalErrors;
+        lock (_lock)
+        {
+            if (!ReferenceEquals(producer, _producer) || _replacing || Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+
+            _replacing = true;
+            fatalErrors = ++_fatalErrors;
+            if (fatalErrors == 1)
+            {
+                _failingSince = _time.GetUtcNow();
+            }
+
+            _fatalError = $"{error.Reason} ({error.Code})";
+        }
+
+        LogProducerFailed(_logger, error.Code, error.Reason);
+        // Not on this thread: retiring the failed producer waits for it, and this is its thread.
+        _ = Task.Run(() => ReplaceAsync(producer, fatalErrors));
+    }
+
+    /// <summary>Builds a producer in the place of <paramref name="failed"/> (at once after a first fatal error), then retires it.</summary>
+    private async Task ReplaceAsync(IProducer<byte[]?, byte[]?> failed, int fatalErrors)
+    {
+        if (fatalErrors > 1)
+        {
+            // The last one failed before it delivered anything: rebuilding does not help now, so not in a tight loop.
+            await Task.Delay(RebuildBackoff.Next(fatalErrors - 2), _time).ConfigureAwait(false);
+        }
+
+        IProducer<byte[]?, byte[]?>? replacement = null;
+        for (var attempt = 0; replacement is null; attempt++)
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                replacement = _clients.CreateProducer(Failed);
+            }
+            catch (Exception e)
+            {
+                lock (_lock)
+                {
+                    _rebuildFailure = e.Message;
+                }
+
+                if (attempt == 0)
+                {
+                    LogRebuildFailed(_logger, e.Message);
+                }
+
+                await Task.Delay(RebuildBackoff.Next(attempt), _time).ConfigureAwait(false);
+            }
+        }
+
+        bool rebuiltAfterFailures;
+        lock (_lock)
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                // Dispose has retired the failed producer already.
+                replacement.Dispose();
+                return;
+            }
+
+            rebuiltAfterFailures = _rebuildFailure is not null;
+            _producer = replacement;
+            _replacing = false;
+            _rebuildFailure = null;
+        }
+
+        if (rebuiltAfterFailures)
+        {
+            LogRebuilt(_logger);
+        }
+
+        // What it had queued failed when it failed; what it had sent gets the broker's answer.
+        failed.Flush(RetireTimeout);
+        failed.Dispose();
+    }
+
     /// <summary>Waits until everything produced so far has been delivered (or <paramref name="timeout"/> passed).</summary>
-    public void Flush(TimeSpan timeout) => _producer.Flush(timeout);
+    public void Flush(TimeSpan timeout) => Producer.Flush(timeout);
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        IProducer<byte[]?, byte[]?> producer;
+        lock (_lock)
         {
-            _producer.Flush(TimeSpan.FromSeconds(10));
-            _producer.Dispose();
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            producer = _producer;
         }
+
+        producer.Flush(TimeSpan.FromSeconds(10));
+        producer.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The Kafka producer failed fatally ({Code}: {Reason}); a new one replaces it: what it had queued fails and is published again by its callers")]
+    private static partial void LogProducerFailed(ILogger logger, ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not build a Kafka producer to replace the one that failed fatally ({Reason}); trying again, and until then nothing is published")]
+    private static partial void LogRebuildFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A new Kafka producer replaces the one that failed fatally; publishing goes on")]
+    private static partial void LogRebuilt(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettering {Topic}[{Partition}]@{Offset} to {DeadLetterTopic}: {Reason}")]
     private static partial void LogDeadLetter(ILogger logger, string topic, int partition, long offset, string deadLetterTopic, string reason);
@@ -213,3 +394,9 @@ public sealed partial class KafkaPublisher : IDisposable
         public void Published() => _published();
     }
 }
+
+/// <summary>The provider's producer failing fatally, and rebuilding it not helping.</summary>
+/// <param name="Since">When the first of the fatal errors in a row happened.</param>
+/// <param name="FatalErrors">Fatal errors in a row, without a message delivered in between.</param>
+/// <param name="Reason">What happened, for an operator.</param>
+public sealed record KafkaProducerFault(DateTimeOffset Since, int FatalErrors, string Reason);

@@ -51,7 +51,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         _clients = new KafkaClients(name, options, loggers);
         _cacheBudget = new KafkaCacheBudget(options.SiloCacheSize);
         _metrics = new KafkaStreamMetrics(meters, Partitions);
-        _publisher = new KafkaPublisher(_clients.CreateProducer(), _clients.ProducerMessageMaxBytes, _metrics, time, loggers.CreateLogger<KafkaPublisher>());
+        _publisher = new KafkaPublisher(_clients, _metrics, time, loggers.CreateLogger<KafkaPublisher>());
         _committer = new KafkaCheckpointCommitter(
             _clients.CreateCommitter(), fence, TimeSpan.FromMilliseconds(options.CommitIntervalMs), time, loggers.CreateLogger<KafkaCheckpointCommitter>());
     }

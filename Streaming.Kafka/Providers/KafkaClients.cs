@@ -11,6 +11,9 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
 {
     private readonly ILogger _logger = loggers.CreateLogger("Hearth.Streaming.Kafka.Librdkafka");
 
+    /// <summary>The facility of librdkafka's log line for a fatal error.</summary>
+    private const string FatalFacility = "FATAL";
+
     /// <summary>The fields of a consumed message the provider reads besides key and value (librdkafka <c>consume.result.fields</c>).</summary>
     private const string ConsumeResultFields = "timestamp,headers";
 
@@ -90,7 +93,8 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
     private const int DefaultMessageMaxBytes = 1_000_000;
 
     /// <summary>The provider's producer: idempotent, murmur2 partitioning like Java clients, lz4.</summary>
-    public IProducer<byte[]?, byte[]?> CreateProducer()
+    /// <param name="fatal">Told of a fatal error of the producer (on librdkafka's thread) instead of the log.</param>
+    public IProducer<byte[]?, byte[]?> CreateProducer(Action<IProducer<byte[]?, byte[]?>, Error>? fatal = null)
     {
         var config = new ProducerConfig(Common("producer", options.ProducerProperties))
         {
@@ -104,7 +108,17 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
         };
         return new ProducerBuilder<byte[]?, byte[]?>(config)
             .SetLogHandler((_, m) => LogLibrdkafka(m))
-            .SetErrorHandler((_, e) => LogError(e))
+            .SetErrorHandler((producer, e) =>
+            {
+                if (e.IsFatal && fatal is not null)
+                {
+                    fatal(producer, e);
+                }
+                else
+                {
+                    LogError(e);
+                }
+            })
             .Build();
     }
 
@@ -147,7 +161,9 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
 
     private void LogLibrdkafka(LogMessage message)
     {
-        var level = message.Level switch
+        // librdkafka logs a fatal error as it raises it, and tells the error handler too, which reports it once (LogError,
+        // or the producer's owner, which replaces the producer).
+        var level = message.Facility == FatalFacility ? LogLevel.Debug : message.Level switch
         {
             SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical or SyslogLevel.Error => LogLevel.Error,
             SyslogLevel.Warning => LogLevel.Warning,

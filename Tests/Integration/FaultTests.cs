@@ -5,6 +5,7 @@ using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
@@ -137,6 +138,67 @@ public sealed class FaultTests(EmbeddedKafkaFixture kafka, ITestOutputHelper out
         }
 
         Assert.Empty(TopicReader.ReadAll(kafka.BootstrapServers, topics.DeadLetter, TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task AFatalErrorOfTheProducer_UnderLoad_ReplacesIt_AndEveryCommandIsRightAfterwards_WithNothingDeadLettered()
+    {
+        var topics = kafka.CreateTopics(partitions: 2);
+        var ids = Enumerable.Range(0, 30).Select(i => $"fp-{i}").ToList();
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("fatal.db"), output);
+        var publisher = silo.Kafka.Publisher;
+        var health = silo.Services.GetRequiredService<HealthCheckService>();
+        await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
+
+        // Readings swing the heaters on and off; while commands flow, the idempotent producer fails fatally (as it does
+        // when it can no longer keep order without duplicates).
+        await using (var load = ContinuousLoad.Start(kafka, topics, ids, ids.ToDictionary(id => id, _ => 21.0), fleet.Replay, ratePerSecond: 2_000))
+        {
+            await Poll.UntilAsync(() => Task.FromResult(silo.Metrics.Totals.Commands >= 100), Timeout, "commands flowing");
+            var failed = publisher.Producer;
+            LibrdkafkaFaults.RaiseFatalError(failed, Confluent.Kafka.ErrorCode.OutOfOrderSequenceNumber, "injected by the test");
+            var before = silo.Metrics.Totals.Commands;
+            await Poll.UntilAsync(() => Task.FromResult(publisher.Producer != failed && silo.Metrics.Totals.Commands >= before + 100), Timeout,
+                "commands flowing through a new producer");
+            await load.StopAsync();
+        }
+
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings after the fatal error");
+        ReplayAssertions.CommandsMatch(fleet.Replay, ids, kafka.BootstrapServers, topics.Commands, Timeout);
+        Assert.Empty(TopicReader.ReadAll(kafka.BootstrapServers, topics.DeadLetter, TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, silo.Kafka.Partitions().Sum(p => p.DeadLettered));
+        Assert.Null(publisher.Fault);
+        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync()).Status);
+        // Told once, with the reason.
+        var told = Assert.Single(silo.Logs.Entries, e => e.Level >= LogLevel.Error);
+        Assert.Equal(LogLevel.Critical, told.Level);
+        Assert.Contains("injected by the test", told.Message, StringComparison.Ordinal);
+
+        // A producer that fails fatally before it delivered anything: rebuilding does not help, and health says so. The
+        // second producer delivered commands, so its failure is a first again; its replacement delivers nothing (no load).
+        var second = publisher.Producer;
+        LibrdkafkaFaults.RaiseFatalError(second, Confluent.Kafka.ErrorCode.OutOfOrderSequenceNumber, "injected again");
+        await Poll.UntilAsync(() => Task.FromResult(publisher.Producer != second), Timeout, "a third producer");
+        Assert.Null(publisher.Fault);
+        var rebuilt = publisher.Producer;
+        LibrdkafkaFaults.RaiseFatalError(rebuilt, Confluent.Kafka.ErrorCode.OutOfOrderSequenceNumber, "injected a third time");
+        await Poll.UntilAsync(() => Task.FromResult(publisher.Fault is not null), Timeout, "the producer's fault reported");
+        Assert.Equal(2, publisher.Fault?.FatalErrors);
+        var report = (await health.CheckHealthAsync()).Entries["silo"];
+        Assert.Equal(HealthStatus.Unhealthy, report.Status);
+        Assert.Contains("failed fatally 2 times", report.Description, StringComparison.Ordinal);
+        Assert.Contains("injected a third time", report.Description, StringComparison.Ordinal);
+
+        // It is rebuilt again, after a pause; once that one delivers, the silo is healthy.
+        await Poll.UntilAsync(() => Task.FromResult(publisher.Producer != rebuilt), Timeout, "a fourth producer");
+        // Cold, then warm: every heater turns at least once, so the new producer delivers.
+        fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 15, Fleet.Clock.AddDays(1))));
+        fleet.PublishReadings(ids.Select(id => new ThermostatReading(id, 30, Fleet.Clock.AddDays(2))));
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings through the fourth producer");
+        ReplayAssertions.CommandsMatch(fleet.Replay, ids, kafka.BootstrapServers, topics.Commands, Timeout);
+        Assert.Null(publisher.Fault);
+        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync()).Status);
     }
 
     public void Dispose() => _directory.Dispose();
