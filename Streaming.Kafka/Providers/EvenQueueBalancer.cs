@@ -15,11 +15,16 @@ namespace Hearth.Streaming.Kafka.Providers;
 /// <remarks>
 /// Orleans' consistent-ring balancer gives each silo the queues that hash into its ring ranges: with tens of
 /// partitions the shares are uneven, and a silo may get none at all (with 12 queues and 4 silos, about one
-/// join in thirty). While silos disagree about membership (seconds, during a change) a queue may be pulled by
-/// two silos or by none, as with Orleans' own balancers; consumers apply each input once (DESIGN.md).
+/// join in thirty). While silos disagree about membership (seconds, during a change), or about a topic's partitions
+/// (partitions added to it, until every silo has read the topic's metadata again), a queue may be pulled by two silos
+/// or by none, as with Orleans' own balancers; consumers apply each input once (DESIGN.md).
 /// </remarks>
 public sealed partial class EvenQueueBalancer : QueueBalancerBase
 {
+    private readonly Lock _lock = new();
+    private IStreamQueueMapper? _mapper;
+    private KafkaQueueMapper? _growing;
+    private HashSet<SiloAddress>? _silos;
     private ImmutableArray<QueueId> _all = [];
     private ImmutableArray<QueueId> _mine = [];
 
@@ -32,11 +37,37 @@ public sealed partial class EvenQueueBalancer : QueueBalancerBase
     public static IStreamQueueBalancer Create(IServiceProvider services, string name) =>
         ActivatorUtilities.CreateInstance<EvenQueueBalancer>(services);
 
+    /// <summary>
+    /// Takes the queues of <paramref name="queueMapper"/>. A <see cref="KafkaQueueMapper"/> gains queues as partitions
+    /// are added to its topics: the balancer then shares them out again and tells Orleans' pulling manager, which
+    /// starts and stops agents by <see cref="GetMyQueues"/> alone.
+    /// </summary>
     public override Task Initialize(IStreamQueueMapper queueMapper)
     {
         ArgumentNullException.ThrowIfNull(queueMapper);
-        _all = [.. queueMapper.GetAllQueues()];
+        lock (_lock)
+        {
+            _mapper = queueMapper;
+            _all = [.. queueMapper.GetAllQueues()];
+        }
+
+        if (queueMapper is KafkaQueueMapper growing)
+        {
+            _growing = growing;
+            growing.QueuesAdded += OnQueuesAdded;
+        }
+
         return base.Initialize(queueMapper);
+    }
+
+    public override Task Shutdown()
+    {
+        if (_growing is { } growing)
+        {
+            growing.QueuesAdded -= OnQueuesAdded;
+        }
+
+        return base.Shutdown();
     }
 
     public override IEnumerable<QueueId> GetMyQueues() => _mine;
@@ -44,26 +75,59 @@ public sealed partial class EvenQueueBalancer : QueueBalancerBase
     protected override void OnClusterMembershipChange(HashSet<SiloAddress> activeSilos)
     {
         ArgumentNullException.ThrowIfNull(activeSilos);
-        var silos = activeSilos.Select(s => (s.ToParsableString(), (uint)s.GetConsistentHashCode())).ToList();
+        bool changed;
+        lock (_lock)
+        {
+            _silos = activeSilos;
+            changed = Recompute();
+        }
+
+        if (changed)
+        {
+            _ = NotifyListeners();
+        }
+    }
+
+    private void OnQueuesAdded(object? sender, EventArgs e)
+    {
+        bool changed;
+        lock (_lock)
+        {
+            _all = [.. _mapper!.GetAllQueues()];
+            // Before the first membership snapshot there is nothing to share out; that snapshot takes every queue.
+            changed = _silos is not null && Recompute();
+        }
+
+        if (changed)
+        {
+            _ = NotifyListeners();
+        }
+    }
+
+    /// <summary>This silo's queues from the queues and silos known now; whether they changed.</summary>
+    private bool Recompute()
+    {
+        var silos = _silos!.Select(s => (s.ToParsableString(), (uint)s.GetConsistentHashCode())).ToList();
         var me = SiloAddress.ToParsableString();
         var assignment = Assign(_all, silos);
         var mine = _all.Where(q => assignment[q] == me).ToImmutableArray();
         if (mine.SequenceEqual(_mine))
         {
-            return;
+            return false;
         }
 
         _mine = mine;
-        LogQueues(Logger, mine.Length, _all.Length, activeSilos.Count);
-        _ = NotifyListeners();
+        LogQueues(Logger, mine.Length, _all.Length, _silos!.Count);
+        return true;
     }
 
     /// <summary>
     /// Which silo pulls each queue. Every silo gets <c>Q / N</c> queues, the first <c>Q mod N</c> silos (in order
     /// of address) one more. The (queue, silo) pairs are taken by descending rendezvous score, each queue going to
-    /// the first silo with room, so the answer depends only on the sets of queues and silos.
+    /// the first silo with room, so the answer depends only on the sets of queues and silos, not on the order they
+    /// are listed in (silos that learnt of a topic's new partitions at different times list its queues differently).
     /// </summary>
-    /// <param name="queues">Every queue, in the mapper's order.</param>
+    /// <param name="queues">Every queue.</param>
     /// <param name="silos">The active silos: a name that orders them and a stable hash.</param>
     /// <returns>Queue to silo name; empty without silos.</returns>
     public static Dictionary<QueueId, string> Assign(IReadOnlyList<QueueId> queues, IReadOnlyList<(string Name, uint Hash)> silos)
@@ -76,6 +140,7 @@ public sealed partial class EvenQueueBalancer : QueueBalancerBase
             return assignment;
         }
 
+        queues = [.. queues.Order()];
         var ordered = silos.OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
         var room = new int[ordered.Count];
         for (var i = 0; i < ordered.Count; i++)
@@ -92,7 +157,7 @@ public sealed partial class EvenQueueBalancer : QueueBalancerBase
             }
         }
 
-        // Ties (practically never) fall back to the queue's and the silo's place, so every silo breaks them alike.
+        // Ties (practically never) fall back to the queue's and the silo's place in name order, so every silo breaks them alike.
         pairs.Sort((a, b) => b.Score != a.Score ? b.Score.CompareTo(a.Score) : a.Queue != b.Queue ? a.Queue.CompareTo(b.Queue) : a.Silo.CompareTo(b.Silo));
         foreach (var (_, q, s) in pairs)
         {
