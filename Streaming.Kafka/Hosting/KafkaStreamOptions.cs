@@ -23,6 +23,7 @@ public sealed class KafkaStreamOptions
     public const int DefaultQueuedMaxMessagesKbytes = 16_384;
     public const int DefaultLingerMs = 1;
     public static readonly TimeSpan DefaultMetadataTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultTopicRefreshInterval = TimeSpan.FromSeconds(30);
 
     /// <summary><c>host:port[,host:port...]</c> of the Kafka cluster. Required.</summary>
     public string BootstrapServers { get; set; } = "";
@@ -94,14 +95,25 @@ public sealed class KafkaStreamOptions
     /// <remarks>Allowed range 0..900000.</remarks>
     public int LingerMs { get; set; } = DefaultLingerMs;
 
-    /// <summary>How long the provider waits for topic metadata at start before it fails.</summary>
+    /// <summary>
+    /// How long the provider waits for topic metadata: at start, before it fails; at each refresh
+    /// (<see cref="TopicRefreshInterval"/>), before it tries again at the next.
+    /// </summary>
     public TimeSpan MetadataTimeout { get; set; } = DefaultMetadataTimeout;
 
     /// <summary>
-    /// A name for the logs behind the topics, carried in every sequence token. Offsets are comparable only
-    /// within one log: a broker that keeps nothing across restarts (a development broker) gets a new
-    /// incarnation at each start, so consumers that stored offsets of the old log know to forget them.
-    /// Empty for a real cluster.
+    /// How often every silo reads the input topics' metadata again: partitions added to a live topic are pulled within
+    /// this period (every silo shares the new queues out alike), and a topic deleted and created again under its name
+    /// (a new Kafka topic id) is read as a new topic within it. Each refresh is a metadata request per topic.
+    /// </summary>
+    /// <remarks>Allowed range 00:00:01..01:00:00.</remarks>
+    public TimeSpan TopicRefreshInterval { get; set; } = DefaultTopicRefreshInterval;
+
+    /// <summary>
+    /// A name for the logs behind the topics where Kafka gives no topic ids, carried in every message
+    /// (<see cref="Providers.KafkaMessage.TopicId"/>). Offsets are comparable only within one log: a broker that keeps
+    /// nothing across restarts (a development broker) gets a new incarnation at each start, so consumers that stored
+    /// offsets of the old log know to forget them. Empty for a real cluster, whose topics' ids tell their lives apart.
     /// </summary>
     public string LogIncarnation { get; set; } = "";
 

@@ -104,6 +104,11 @@ public sealed class KafkaStreamOptionsValidator(KafkaStreamOptions options, stri
             failures.Add($"{Key(nameof(options.MetadataTimeout))} must be positive; it is {options.MetadataTimeout}.");
         }
 
+        if (options.TopicRefreshInterval < TimeSpan.FromSeconds(1) || options.TopicRefreshInterval > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{Key(nameof(options.TopicRefreshInterval))} must be between 00:00:01 and 01:00:00; it is {options.TopicRefreshInterval}.");
+        }
+
         return failures;
     }
 

@@ -9,14 +9,13 @@ using Hearth.Streaming.Kafka.Producing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
-using ErrorCode = Confluent.Kafka.ErrorCode;
 
 namespace Hearth.Streaming.Kafka.Providers;
 
 /// <summary>
-/// The provider's entry point for Orleans: reads the input topics' partition counts when the silo starts,
-/// makes one queue per partition, and creates a queue's cache and receiver when Orleans' balancer gives
-/// this silo the queue.
+/// The provider's entry point for Orleans: reads the input topics' partition counts when the silo starts and keeps
+/// reading them (<see cref="KafkaTopicWatch"/>), makes one queue per partition, and creates a queue's cache and
+/// receiver when Orleans' balancer gives this silo the queue.
 /// </summary>
 public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAdapterCache, IKafkaStreamStatus, IKafkaDeadLetters, IDisposable
 {
@@ -34,12 +33,20 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
     private readonly KafkaCacheBudget _cacheBudget;
     private readonly ConcurrentDictionary<QueueId, KafkaQueueReceiver> _receivers = new();
     private readonly ConcurrentDictionary<TopicPartitionOffset, Task> _consumerDeadLetters = new();
-    private KafkaQueueMapper? _mapper;
+    private readonly KafkaTopicWatch _topics;
     private KafkaQueueAdapter? _adapter;
 
     public KafkaAdapterFactory(
         string name, KafkaStreamOptions options, IKafkaDataAdapter dataAdapter, IKafkaCheckpointFence fence, ILoggerFactory loggers,
         IMeterFactory meters, TimeProvider time)
+        : this(name, options, dataAdapter, fence, loggers, meters, time, null)
+    {
+    }
+
+    /// <param name="metadata">Where the topics' partitions and ids are read; Kafka itself when null (what a test replaces).</param>
+    internal KafkaAdapterFactory(
+        string name, KafkaStreamOptions options, IKafkaDataAdapter dataAdapter, IKafkaCheckpointFence fence, ILoggerFactory loggers,
+        IMeterFactory meters, TimeProvider time, IKafkaTopicMetadata? metadata)
     {
         ArgumentNullException.ThrowIfNull(options);
         _name = name;
@@ -54,6 +61,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         _publisher = new KafkaPublisher(_clients, _metrics, time, loggers.CreateLogger<KafkaPublisher>());
         _committer = new KafkaCheckpointCommitter(
             _clients.CreateCommitter(), fence, TimeSpan.FromMilliseconds(options.CommitIntervalMs), time, loggers.CreateLogger<KafkaCheckpointCommitter>());
+        _topics = new KafkaTopicWatch(name, options, metadata ?? new KafkaAdminTopicMetadata(_clients), time, loggers.CreateLogger<KafkaTopicWatch>());
     }
 
     /// <summary>Creates the factory of provider <paramref name="name"/> from the silo's services (what <c>AddKafkaStreams</c> registers).</summary>
@@ -69,14 +77,15 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
             services.GetRequiredService<IKafkaCheckpointFence>(),
             services.GetRequiredService<ILoggerFactory>(),
             services.GetRequiredService<IMeterFactory>(),
-            services.GetService<TimeProvider>() ?? TimeProvider.System);
+            services.GetService<TimeProvider>() ?? TimeProvider.System,
+            services.GetKeyedService<IKafkaTopicMetadata>(name));
     }
 
     /// <summary>The provider's producer.</summary>
     public KafkaPublisher Publisher => _publisher;
 
-    /// <summary>The input topics with their partition counts, once the silo has started the provider.</summary>
-    public IReadOnlyList<(string Topic, int Partitions)> Topics { get; private set; } = [];
+    /// <summary>The input topics with their partition counts as known now, once the silo has started the provider.</summary>
+    public IReadOnlyList<(string Topic, int Partitions)> Topics => _topics.Topics;
 
     /// <summary>The partitions this silo pulls now.</summary>
     public IReadOnlyList<KafkaPartitionStatus> Partitions() =>
@@ -91,8 +100,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
     {
         if (_adapter is null)
         {
-            Topics = await ReadTopicsAsync(cancellationToken).ConfigureAwait(false);
-            _mapper = new KafkaQueueMapper(Topics, _options.TopicOf);
+            await _topics.StartAsync(cancellationToken).ConfigureAwait(false);
             _adapter = new KafkaQueueAdapter(_name, _options, _dataAdapter, _publisher, CreateReceiver);
             LogTopics(_logger, _name, string.Join(", ", Topics.Select(t => $"{t.Topic} ({t.Partitions} partitions)")), _options.GroupId);
         }
@@ -102,8 +110,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
 
     public IQueueAdapterCache GetQueueAdapterCache() => this;
 
-    public IStreamQueueMapper GetStreamQueueMapper() =>
-        _mapper ?? throw new InvalidOperationException("The Kafka stream provider has not read its topics yet.");
+    public IStreamQueueMapper GetStreamQueueMapper() => _topics.Mapper;
 
     public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) =>
         // The cache marks a batch whose delivery failed for good (RecordDeliveryFailure) and the receiver
@@ -125,7 +132,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
 
     private KafkaQueueReceiver CreateReceiver(QueueId queueId)
     {
-        var (topic, partition) = ((KafkaQueueMapper)GetStreamQueueMapper()).PartitionOf(queueId);
+        var (topic, partition) = _topics.Mapper.PartitionOf(queueId);
         _caches.TryGetValue(queueId, out var cache);
         var receiver = new KafkaQueueReceiver(
             queueId, new TopicPartition(topic, partition), _clients, _dataAdapter, _publisher, _committer, _metrics, cache, _time,
@@ -143,30 +150,6 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
             _caches.TryRemove(new KeyValuePair<QueueId, KafkaQueueCache>(receiver.QueueId, cache));
             cache.LeaveBudget();
         }
-    }
-
-    private async Task<IReadOnlyList<(string Topic, int Partitions)>> ReadTopicsAsync(CancellationToken cancellationToken)
-    {
-        using var admin = _clients.CreateAdminClient();
-        var topics = new List<(string, int)>();
-        foreach (var topic in _options.Topics)
-        {
-            var metadata = await Task.Run(() => admin.GetMetadata(topic, _options.MetadataTimeout), cancellationToken).ConfigureAwait(false);
-            var described = metadata.Topics.SingleOrDefault(t => t.Topic == topic);
-            if (described is null || described.Error.Code == ErrorCode.UnknownTopicOrPart || described.Partitions.Count == 0)
-            {
-                throw new KafkaTopicNotFoundException(topic, _options.BootstrapServers);
-            }
-
-            if (described.Error.IsError)
-            {
-                throw new InvalidOperationException($"Kafka topic '{topic}' cannot be read: {described.Error.Reason}.");
-            }
-
-            topics.Add((topic, described.Partitions.Count));
-        }
-
-        return topics;
     }
 
     public async Task DeadLetterAsync(string topic, int partition, IReadOnlyList<long> offsets, string reason, CancellationToken cancellationToken = default)
@@ -244,6 +227,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
 
     public void Dispose()
     {
+        _topics.Dispose();
         _committer.Dispose();
         _publisher.Dispose();
     }
@@ -263,7 +247,7 @@ public interface IKafkaStreamStatus
     /// <summary>The provider's producer.</summary>
     KafkaPublisher Publisher { get; }
 
-    /// <summary>The input topics with their partition counts (empty until the provider has started).</summary>
+    /// <summary>The input topics with their partition counts as known now (empty until the provider has started; they grow as partitions are added).</summary>
     IReadOnlyList<(string Topic, int Partitions)> Topics { get; }
 
     /// <summary>The partitions this silo pulls now.</summary>

@@ -55,9 +55,10 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
         }).With(TestPorts.Silo());
 
     /// <summary>Builds a test silo's application, not started: its settings, then <paramref name="overrides"/>; its log to <paramref name="output"/>.</summary>
+    /// <param name="services">Services of the test's own, put in before the silo's (a stand-in the silo takes if given one).</param>
     public static WebApplication Build(
         string bootstrapServers, TestTopics topics, string databasePath, ITestOutputHelper? output,
-        IDictionary<string, string?>? overrides = null, string name = "silo")
+        IDictionary<string, string?>? overrides = null, string name = "silo", Action<IServiceCollection>? services = null)
     {
         var settings = Settings(bootstrapServers, topics, databasePath, name).With(overrides);
         return SiloApplication.Build([], builder =>
@@ -68,6 +69,7 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
             builder.Logging.AddFilter("Orleans", LogLevel.Warning);
             builder.Logging.AddFilter("Polly", LogLevel.Warning);
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            services?.Invoke(builder.Services);
             builder.Services.AddSingleton<LogRecorder>();
             builder.Services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<LogRecorder>());
             if (output is not null)
@@ -80,9 +82,10 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
     /// <summary>Starts a silo and waits until it pulls every partition of its topics (a silo joining others: until its provider runs).</summary>
     public static async Task<TestSilo> StartAsync(
         string bootstrapServers, TestTopics topics, string databasePath, ITestOutputHelper? output,
-        IDictionary<string, string?>? overrides = null, string name = "silo", bool waitForEveryPartition = true)
+        IDictionary<string, string?>? overrides = null, string name = "silo", bool waitForEveryPartition = true,
+        Action<IServiceCollection>? services = null)
     {
-        var app = Build(bootstrapServers, topics, databasePath, output, overrides, name);
+        var app = Build(bootstrapServers, topics, databasePath, output, overrides, name, services);
         var silo = new TestSilo(app, name, new KafkaCheckpoints(bootstrapServers, topics.GroupId));
         try
         {

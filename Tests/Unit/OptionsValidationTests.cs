@@ -35,6 +35,8 @@ public sealed class OptionsValidationTests
         { "Kafka:QueuedMaxMessagesKbytes", "2097152", "Kafka:QueuedMaxMessagesKbytes" },
         { "Kafka:LingerMs", "-1", "Kafka:LingerMs" },
         { "Kafka:MetadataTimeout", "00:00:00", "Kafka:MetadataTimeout" },
+        { "Kafka:TopicRefreshInterval", "00:00:00.500", "Kafka:TopicRefreshInterval" },
+        { "Kafka:TopicRefreshInterval", "02:00:00", "Kafka:TopicRefreshInterval" },
         // What the silo sets itself from other sections cannot be set under Kafka: (the key the operator wrote is named).
         { "Kafka:Topics:0", "elsewhere", "Kafka:Topics" },
         { "Kafka:DeadLetterTopic", "elsewhere", "Kafka:DeadLetterTopic" },
