@@ -67,7 +67,10 @@ public sealed record HeaterCommand(
 /// created again starts its offsets over), so offsets are compared only within one log.
 /// </summary>
 /// <param name="Source">The topic.</param>
-/// <param name="Log">Which life of the source the offset counts in; empty when nothing tells them apart.</param>
+/// <param name="Log">
+/// Which life of the source the offset counts in: the Kafka topic id, or where Kafka gives none the name of the broker's
+/// logs (an embedded broker's incarnation); empty when nothing tells them apart, which is taken for any life.
+/// </param>
 [GenerateSerializer, Immutable, Alias("hearth.InputPosition")]
 public readonly record struct InputPosition(
     [property: Id(0)] string Source,

@@ -75,8 +75,16 @@ public sealed class ThermostatState
 
     /// <summary>
     /// Records that the input at <paramref name="position"/> is being applied, unless it was applied already (false:
-    /// skip it). An input of another log of its source partition (a topic created again) starts that partition over.
+    /// skip it). An input of another log of its source partition (a topic created again: another Kafka topic id)
+    /// starts that partition over.
     /// </summary>
+    /// <remarks>
+    /// An empty log names no life in particular: positions stored before the silos knew topic ids, and input read where
+    /// Kafka gives none (a broker before Kafka 2.8). It is taken for the same life as any other, so its offsets are
+    /// compared as they always were, and the first named log that meets it takes its place. Otherwise the first input
+    /// read by topic id after an upgrade would start its partition over and apply again what was applied since the
+    /// partition's last checkpoint.
+    /// </remarks>
     public bool Advance(InputPosition position)
     {
         for (var i = 0; i < Applied.Count; i++)
@@ -87,19 +95,25 @@ public sealed class ThermostatState
                 continue;
             }
 
-            if (string.Equals(applied.Log, position.Log, StringComparison.Ordinal) && position.Offset <= applied.Offset)
+            var sameLog = SameLog(applied.Log, position.Log);
+            if (sameLog && position.Offset <= applied.Offset)
             {
                 return false;
             }
 
-            // The input's strings replace equal ones read from storage: one copy per silo, not one per controller.
-            Applied[i] = position;
+            // The input's strings replace equal ones read from storage: one copy per silo, not one per controller. An
+            // input without a log keeps the named one it carries on from.
+            Applied[i] = sameLog && string.IsNullOrEmpty(position.Log) ? position with { Log = applied.Log } : position;
             return true;
         }
 
         Applied.Add(position);
         return true;
     }
+
+    /// <summary>Whether offsets of the two logs count in the same life of a partition (an empty log is any life).</summary>
+    private static bool SameLog(string one, string other) =>
+        string.IsNullOrEmpty(one) || string.IsNullOrEmpty(other) || string.Equals(one, other, StringComparison.Ordinal);
 
     /// <summary>Carries format-1 positions (<c>stream|topic/partition</c> with one incarnation) into <see cref="Applied"/>.</summary>
     public void Upgrade()
@@ -126,7 +140,7 @@ public sealed class ThermostatState
 
     /// <summary>
     /// Whether this state carries on from <paramref name="stored"/>: it applied every input the stored state
-    /// applied (at or above its offset in each of its source partitions, in the same log) and the commands the
+    /// applied (at or above its offset in each of its source partitions, in the same log, see <see cref="Advance"/>) and the commands the
     /// stored state remembers are this state's commands of the same numbers. Inputs arrive in order per partition,
     /// so such a state is the stored one with more inputs applied, and may replace it.
     /// </summary>
@@ -140,7 +154,7 @@ public sealed class ThermostatState
 
         foreach (var theirs in stored.Applied)
         {
-            if (!Applied.Exists(mine => mine.Source == theirs.Source && mine.Partition == theirs.Partition && mine.Log == theirs.Log && mine.Offset >= theirs.Offset))
+            if (!Applied.Exists(mine => mine.Source == theirs.Source && mine.Partition == theirs.Partition && SameLog(mine.Log, theirs.Log) && mine.Offset >= theirs.Offset))
             {
                 return false;
             }

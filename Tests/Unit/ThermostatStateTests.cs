@@ -40,6 +40,32 @@ public sealed class ThermostatStateTests
     }
 
     [Fact]
+    public void AnInputWithoutALog_CountsInTheSameLifeAsAnyOther_AndANamedLogTakesItsPlace()
+    {
+        // Applied before the silos knew the topic's id.
+        var state = new ThermostatState();
+        state.Advance(At("readings", 0, 500));
+
+        // Read by topic id since: the same life, whose offsets compare as before; the id takes the empty log's place.
+        Assert.False(state.Advance(At("readings", 0, 500, "topic-id-1")));
+        Assert.True(state.Advance(At("readings", 0, 501, "topic-id-1")));
+        Assert.Equal([At("readings", 0, 501, "topic-id-1")], state.Applied);
+
+        // Read without an id again (by a silo that has not read the ids yet): still the same life, and the id stays.
+        Assert.False(state.Advance(At("readings", 0, 501)));
+        Assert.True(state.Advance(At("readings", 0, 502)));
+        Assert.Equal([At("readings", 0, 502, "topic-id-1")], state.Applied);
+
+        // A state that applied more by topic id carries on from one stored without it.
+        var stored = new ThermostatState();
+        stored.Advance(At("readings", 0, 490));
+        Assert.True(state.Extends(stored));
+
+        // Only another named life starts the partition over.
+        Assert.True(state.Advance(At("readings", 0, 3, "topic-id-2")));
+    }
+
+    [Fact]
     public void AFormatOneState_CarriesItsPositionsOver()
     {
         var state = new ThermostatState
