@@ -56,6 +56,17 @@ internal sealed partial class KafkaCheckpointCommitter : IDisposable
     public void Unregister(PartitionCheckpoint checkpoint) => _checkpoints.TryRemove(checkpoint, out _);
 
     /// <summary>
+    /// Stops keeping a checkpoint whose offsets no longer mean what they meant (its topic was deleted and created again),
+    /// and completes once no round can commit it any more: one under way may have taken it, and ends first.
+    /// </summary>
+    public async Task ForgetAsync(PartitionCheckpoint checkpoint)
+    {
+        Unregister(checkpoint);
+        await _round.WaitAsync().ConfigureAwait(false);
+        _round.Release();
+    }
+
+    /// <summary>
     /// Commits every checkpoint that moved since it was last committed, if the fence allows; true when none is left
     /// uncommitted.
     /// </summary>

@@ -135,7 +135,7 @@ public sealed partial class KafkaAdapterFactory : IQueueAdapterFactory, IQueueAd
         var (topic, partition) = _topics.Mapper.PartitionOf(queueId);
         _caches.TryGetValue(queueId, out var cache);
         var receiver = new KafkaQueueReceiver(
-            queueId, new TopicPartition(topic, partition), _clients, _dataAdapter, _publisher, _committer, _metrics, cache, _time,
+            queueId, new TopicPartition(topic, partition), _clients, _dataAdapter, _publisher, _committer, _metrics, cache, _topics, _time,
             _loggers.CreateLogger<KafkaQueueReceiver>(), Released);
         _receivers[queueId] = receiver;
         return receiver;

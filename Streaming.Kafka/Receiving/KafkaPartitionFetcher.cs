@@ -15,6 +15,10 @@ namespace Hearth.Streaming.Kafka.Receiving;
 /// librdkafka's prefetch (<c>queued.min.messages</c>, <c>queued.max.messages.kbytes</c>) bounds what waits
 /// behind it. Decoding here keeps it off the agent's turn and spreads it over the partitions' threads.</para>
 /// <para>One reader (the pulling agent) takes from the buffer; the thread is the only writer.</para>
+/// <para>A partition's offsets only ever rise. A message below the last one means the consumer started the partition
+/// over (librdkafka does so, from the beginning, when its position lies beyond the partition's end: the topic was
+/// deleted and created again, or the log truncated): the thread stops there, without taking it, and says so
+/// (<see cref="WentBack"/>), so that the receiver starts over knowing which life of the topic it reads.</para>
 /// </remarks>
 internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
 {
@@ -29,7 +33,10 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
     private readonly CapturedBytes _value;
     private readonly TopicPartition _partition;
     private readonly IKafkaDataAdapter _adapter;
-    private readonly string _topicId;
+    private string _topicId;
+    private long _next;
+    private (long Expected, long Found)? _wentBack;
+    private bool _stopped;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
 
@@ -45,10 +52,13 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
     private bool _woken;
     private bool _full;
 
+    /// <param name="start">The offset the consumer was assigned at: no message below it is taken.</param>
+    /// <param name="topicId">The life of the topic the messages belong to (<see cref="KafkaMessage.TopicId"/>).</param>
     public KafkaPartitionFetcher(
         IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> consumer, CapturedBytes key, CapturedBytes value, TopicPartition partition,
-        IKafkaDataAdapter adapter, string topicId, int capacity, ILogger logger)
+        long start, IKafkaDataAdapter adapter, string topicId, int capacity, ILogger logger)
     {
+        _next = start;
         _consumer = consumer;
         _key = key;
         _value = value;
@@ -69,6 +79,31 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
             lock (_lock)
             {
                 return _count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The life of the topic that messages decoded from now on are stamped with: named by the receiver when the topic's
+    /// id becomes known after the consumer started (a life read unnamed until then, not a new one).
+    /// </summary>
+    public string TopicId
+    {
+        get => Volatile.Read(ref _topicId);
+        set => Volatile.Write(ref _topicId, value);
+    }
+
+    /// <summary>
+    /// Set once the consumer gave a message below the offset expected next: the offset expected and the one found. The
+    /// thread has stopped; what it buffered before is still to take.
+    /// </summary>
+    public (long Expected, long Found)? WentBack
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _wentBack;
             }
         }
     }
@@ -132,12 +167,29 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
         waiter?.TrySetResult();
     }
 
+    /// <summary>
+    /// Stops the thread, keeping what it buffered for <see cref="TakeAsync"/>; the consumer is the caller's again once
+    /// this completes.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (!_stopped)
+            {
+                _stopped = true;
+                _space.Release();
+            }
+        }
+
+        await _thread.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
     /// <summary>Stops the thread; the consumer is the caller's again once this completes.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _space.Release();
-        await _thread.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await StopAsync().ConfigureAwait(false);
         _stop.Dispose();
         _space.Dispose();
     }
@@ -240,6 +292,22 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
                 continue;
             }
 
+            if (result.Offset.Value < _next)
+            {
+                TaskCompletionSource? woken;
+                lock (_lock)
+                {
+                    _wentBack = (_next, result.Offset.Value);
+                    woken = _waiter;
+                    _waiter = null;
+                }
+
+                LogWentBack(_logger, _partition.Topic, _partition.Partition.Value, _next, result.Offset.Value);
+                woken?.TrySetResult();
+                return;
+            }
+
+            _next = result.Offset.Value + 1;
             var item = Decode(result);
             TaskCompletionSource? waiter;
             bool full;
@@ -273,7 +341,7 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
     private object Decode(ConsumeResult<CapturedBytes.Marker, CapturedBytes.Marker> result)
     {
         var message = new KafkaMessage(
-            _partition.Topic, _topicId, _partition.Partition.Value, result.Offset.Value, _key.Span, _value.Span,
+            _partition.Topic, TopicId, _partition.Partition.Value, result.Offset.Value, _key.Span, _value.Span,
             !_key.IsNull, result.Message.Timestamp.UtcDateTime, result.Message.Headers);
         KafkaDecodeResult decoded;
         try
@@ -303,6 +371,9 @@ internal sealed partial class KafkaPartitionFetcher : IAsyncDisposable
         _value.Trim();
         return item;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}[{Partition}] went back: offset {Expected} was next, Kafka gave {Found} (the topic was deleted and created again, or its log cut short); reading it stops until its consumer starts over")]
+    private static partial void LogWentBack(ILogger logger, string topic, int partition, long expected, long found);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading {Topic}[{Partition}] failed ({Code}: {Reason}); trying again")]
     private static partial void LogConsumeFailed(ILogger logger, string topic, int partition, ErrorCode code, string reason);

@@ -17,8 +17,14 @@ namespace Hearth.Streaming.Kafka.Providers;
 /// stream, and the checkpoint moves as the cache reports batches finished.
 /// </summary>
 /// <remarks>
-/// Orleans calls every member on the queue's pulling agent, one at a time; only dead-letter acknowledgements
-/// arrive on other threads (see <see cref="PartitionProgress"/>).
+/// <para>Orleans calls every member on the queue's pulling agent, one at a time; only dead-letter acknowledgements
+/// arrive on other threads (see <see cref="PartitionProgress"/>).</para>
+/// <para>Every message is stamped with the life of its topic that the consumer reads (its Kafka topic id, see
+/// <see cref="KafkaTopicWatch.LogOf"/>), as consumers compare offsets only within one life. When the topic turns out to
+/// be a new one (its id changed, or its offsets went back), the receiver stops reading, lets what it read of the old
+/// life finish, and starts a new consumer on the new life: from the committed offset, or the beginning when that lies
+/// beyond the end. From the moment it knows, it stores no checkpoint and the committer commits none of the old life's, as
+/// the old life's offsets mean nothing in the new one.</para>
 /// </remarks>
 internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 {
@@ -48,12 +54,15 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     private readonly KafkaQueueCache? _cache;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly PartitionProgress _progress = new();
+    private readonly KafkaTopicWatch _topics;
     private readonly KafkaMessageReader _reader;
     private readonly KafkaDeadLetterBacklog _deadLetters;
     private readonly Action<KafkaQueueReceiver> _released;
+    private PartitionProgress _progress = new();
     private IConsumer<CapturedBytes.Marker, CapturedBytes.Marker>? _consumer;
     private KafkaPartitionFetcher? _fetcher;
+    private string _log = "";
+    private string? _startOver;
     private Task? _initializing;
     private PartitionCheckpoint? _checkpoint;
     private long _highWatermark = -1;
@@ -64,8 +73,10 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
     public KafkaQueueReceiver(
         QueueId queueId, TopicPartition partition, KafkaClients clients, IKafkaDataAdapter adapter, KafkaPublisher publisher,
-        KafkaCheckpointCommitter committer, KafkaStreamMetrics metrics, KafkaQueueCache? cache, TimeProvider time, ILogger logger, Action<KafkaQueueReceiver> released)
+        KafkaCheckpointCommitter committer, KafkaStreamMetrics metrics, KafkaQueueCache? cache, KafkaTopicWatch topics, TimeProvider time,
+        ILogger logger, Action<KafkaQueueReceiver> released)
     {
+        _topics = topics;
         _released = released;
         _queueId = queueId;
         _partition = partition;
@@ -111,19 +122,30 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     {
         var key = new CapturedBytes();
         var value = new CapturedBytes();
+        // The life first: a committed offset read after it belongs to it or to an older one, never to a newer one.
+        var log = _topics.LogOf(_partition.Topic);
         var consumer = _clients.CreateConsumer(_queueId.ToString(), key, value);
         try
         {
-            // Committed offsets are the checkpoints; without one the partition is read from its beginning. The start is
-            // always a concrete offset: assigned "the beginning" while it does not know the partition's leader yet,
-            // librdkafka waits for its offset-query timer (half a second) before it fetches anything.
-            var start = await Task.Run(() =>
+            // Committed offsets are the checkpoints; without one the partition is read from its beginning, and so it is
+            // when the committed offset lies beyond the partition's end: the offset of an older life of the topic, whose
+            // messages would otherwise be skipped (librdkafka would start it over too, at its first fetch, but unseen by
+            // the checkpoint). The start is always a concrete offset: assigned "the beginning" while it does not know the
+            // partition's leader yet, librdkafka waits for its offset-query timer (half a second) before it fetches anything.
+            var (start, committedBeyondEnd) = await Task.Run(() =>
             {
                 var committed = consumer.Committed([_partition], timeout);
-                return committed.Count == 1 && committed[0].Offset.Value >= 0
-                    ? committed[0].Offset
-                    : consumer.QueryWatermarkOffsets(_partition, timeout).Low;
+                var watermarks = consumer.QueryWatermarkOffsets(_partition, timeout);
+                var offset = committed.Count == 1 ? committed[0].Offset.Value : Offset.Unset.Value;
+                return offset < 0 ? (watermarks.Low, (long?)null)
+                    : offset > watermarks.High.Value ? (watermarks.Low, offset)
+                    : (new Offset(offset), null);
             }, cancellationToken).ConfigureAwait(true);
+            if (committedBeyondEnd is { } beyond)
+            {
+                LogCommittedBeyondEnd(_logger, _partition.Topic, _partition.Partition.Value, beyond, start.Value);
+            }
+
             consumer.Assign(new TopicPartitionOffset(_partition, start));
             if (start.Value >= 0)
             {
@@ -132,18 +154,20 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             }
 
             var fetcher = new KafkaPartitionFetcher(
-                consumer, key, value, _partition, _adapter, _clients.Options.LogIncarnation, _clients.Options.MaxBatchSize, _logger);
+                consumer, key, value, _partition, start.Value, _adapter, log, _clients.Options.MaxBatchSize, _logger);
             if (_cache is { } cache)
             {
                 cache.BatchFinished = fetcher.Wake;
             }
 
-            _checkpoint = _committer.Register(_partition, start.Value);
+            // An older life's offset beyond the end is not this partition's checkpoint: the first commit replaces it.
+            _checkpoint = _committer.Register(_partition, committedBeyondEnd is null ? start.Value : Offset.Unset.Value);
             _consumer = consumer;
             _fetcher = fetcher;
+            _log = log;
             _since = _time.GetUtcNow();
             LogStarted(_logger, _partition.Topic, _partition.Partition.Value,
-                start.Value >= 0 ? start.Value.ToString(CultureInfo.InvariantCulture) : "its beginning");
+                start.Value >= 0 ? start.Value.ToString(CultureInfo.InvariantCulture) : "its beginning", Named(log));
         }
         catch
         {
@@ -163,6 +187,25 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         }
 
         Checkpoint();
+        if (_startOver is null && StartOverReason(fetcher) is { } reason)
+        {
+            _startOver = reason;
+            if (_checkpoint is { } old)
+            {
+                // Nothing of the old life is committed any more (a round under way may have taken it: it ends first).
+                _checkpoint = null;
+                await _committer.ForgetAsync(old).ConfigureAwait(true);
+            }
+
+            await fetcher.StopAsync().ConfigureAwait(true);
+        }
+
+        if (_startOver is not null && fetcher.Buffered == 0 && _progress.OpenBlocks == 0)
+        {
+            await StartOverAsync(fetcher, consumer).ConfigureAwait(true);
+            return [];
+        }
+
         // Dead letters not in Kafka yet are messages held in memory like cached ones: together they stay within the cache's
         // size, so while Kafka refuses them the partition reads no further (its lag grows, the silo's memory does not).
         var room = Math.Max(1, _clients.Options.CacheSize - (_cache?.CachedEvents ?? 0));
@@ -289,7 +332,8 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
         _released(this);
         LogStopped(_logger, _partition.Topic, _partition.Partition.Value,
-            checkpoint < 0 ? "none (nothing read)" : checkpoint.ToString(CultureInfo.InvariantCulture));
+            _startOver is { } pending ? $"none ({pending})"
+            : checkpoint < 0 ? "none (nothing read)" : checkpoint.ToString(CultureInfo.InvariantCulture));
     }
 
     private async Task<KafkaPartitionFetcher?> FetcherAsync()
@@ -317,6 +361,86 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
 
         return _fetcher;
     }
+
+    /// <summary>
+    /// Why the consumer must start over on a new life of its topic, or null while it reads the current one. A life
+    /// read without a name (the consumer started before the topic's id was known) takes the id when it becomes known:
+    /// it is the same life named at last, as <c>ThermostatState</c> takes an empty log for any life, not a new one.
+    /// </summary>
+    private string? StartOverReason(KafkaPartitionFetcher fetcher)
+    {
+        if (fetcher.WentBack is { } back)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"its offsets went back from {back.Expected} to {back.Found}");
+        }
+
+        var now = _topics.LogOf(_partition.Topic);
+        if (string.Equals(now, _log, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        if (_log.Length == 0)
+        {
+            _log = now;
+            fetcher.TopicId = now;
+            return null;
+        }
+
+        return $"its topic's life is {Named(now)} now, no longer {Named(_log)}";
+    }
+
+    /// <summary>
+    /// Replaces the consumer with one on the topic's current life, once everything read of the old one is finished
+    /// (so no batch of the old life is still cached beside the new one's, whose offsets start again).
+    /// </summary>
+    private async Task StartOverAsync(KafkaPartitionFetcher fetcher, IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> consumer)
+    {
+        var reason = _startOver!;
+        var wentBack = fetcher.WentBack is not null;
+        _fetcher = null;
+        _consumer = null;
+        await fetcher.DisposeAsync().ConfigureAwait(true);
+        await Task.Run(() =>
+        {
+            consumer.Close();
+            consumer.Dispose();
+        }).ConfigureAwait(true);
+
+        var before = _log;
+        if (wentBack)
+        {
+            // The topic may have been created again since its ids were last read: read them now.
+            await _topics.ReadLivesAgainAsync().WaitAsync(_clients.Options.MetadataTimeout)
+                .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+        }
+
+        _progress = new PartitionProgress();
+        Volatile.Write(ref _highWatermark, -1);
+        _startOver = null;
+        var now = _topics.LogOf(_partition.Topic);
+        if (wentBack && string.Equals(now, before, StringComparison.Ordinal))
+        {
+            LogStartsOverInTheSameLife(_logger, _partition.Topic, _partition.Partition.Value, reason, Named(now));
+        }
+        else
+        {
+            LogStartsOver(_logger, _partition.Topic, _partition.Partition.Value, reason, Named(now));
+        }
+
+        _initializing = InitializeAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+        try
+        {
+            await _initializing.ConfigureAwait(true);
+        }
+        catch (Exception e)
+        {
+            // The next read tries again (FetcherAsync).
+            LogInitializeFailed(_logger, _partition.Topic, _partition.Partition.Value, e.Message);
+        }
+    }
+
+    private static string Named(string log) => log.Length == 0 ? "(no topic id)" : log;
 
     private void RecordWatermark(IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> consumer)
     {
@@ -358,11 +482,31 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         _publisher.DeadLetter(_clients.Options.DeadLetterTopic, _partition, message, reason, block.FinishPart);
     }
 
-    /// <summary>Stores the new checkpoint; the silo's committer commits it.</summary>
-    private void Checkpoint() => _checkpoint?.Store(_progress.Advance());
+    /// <summary>
+    /// Stores the new checkpoint; the silo's committer commits it. Not while the consumer is to start over on a new life
+    /// of the topic (the checkpoint is no longer registered then): an offset of the old life would be taken for one of
+    /// the new.
+    /// </summary>
+    private void Checkpoint()
+    {
+        var committable = _progress.Advance();
+        if (_startOver is null)
+        {
+            _checkpoint?.Store(committable);
+        }
+    }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Pulling {Topic}[{Partition}] from {Start}")]
-    private static partial void LogStarted(ILogger logger, string topic, int partition, string start);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pulling {Topic}[{Partition}] from {Start} (topic life {Log})")]
+    private static partial void LogStarted(ILogger logger, string topic, int partition, string start, string log);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}[{Partition}] starts over: {Reason}. What was read of it before is finished; a new consumer reads topic life {Log}")]
+    private static partial void LogStartsOver(ILogger logger, string topic, int partition, string reason, string log);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}[{Partition}] starts over: {Reason}, and nothing tells a new topic from the old (topic life {Log}, Kafka gave no new topic id): its consumers compare the offsets they get with those of before, and skip what they take for applied")]
+    private static partial void LogStartsOverInTheSameLife(ILogger logger, string topic, int partition, string reason, string log);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The committed offset {Committed} of {Topic}[{Partition}] lies beyond its end (an offset of the topic before it was created again): pulling it from its beginning, {Start}")]
+    private static partial void LogCommittedBeyondEnd(ILogger logger, string topic, int partition, long committed, long start);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped pulling {Topic}[{Partition}]; checkpoint {Checkpoint}")]
     private static partial void LogStopped(ILogger logger, string topic, int partition, string checkpoint);
