@@ -68,6 +68,26 @@ public sealed unsafe class EmbeddedKafkaCluster : IDisposable
     }
 
     /// <summary>
+    /// Deletes a topic with its messages and the offsets committed for it, as Kafka does; created again under its name,
+    /// it starts again at offset 0. The broker gives no topic ids (it answers no DescribeTopics), so nothing tells a
+    /// client that the topic it reads is a new one but its offsets.
+    /// </summary>
+    public void DeleteTopic(string topic)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(topic);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_cluster == IntPtr.Zero, this);
+            var error = MockClusterNative.rd_kafka_mock_topic_delete(_cluster, topic);
+            if (error != 0)
+            {
+                throw new InvalidOperationException(
+                    $"Could not delete topic '{topic}': {Marshal.PtrToStringUTF8(MockClusterNative.rd_kafka_err2str(error))}");
+            }
+        }
+    }
+
+    /// <summary>
     /// Makes the broker answer every request for <paramref name="topic"/> with <paramref name="error"/> (a Kafka error
     /// code), as a broker refusing it would, until it is set back to <see cref="Confluent.Kafka.ErrorCode.NoError"/>.
     /// </summary>

@@ -45,6 +45,9 @@ internal static unsafe partial class MockClusterNative
     public static partial int rd_kafka_mock_topic_create(IntPtr cluster, string topic, int partitionCount, int replicationFactor);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rd_kafka_mock_topic_delete(IntPtr cluster, string topic);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     public static partial void rd_kafka_mock_topic_set_error(IntPtr cluster, string topic, int error);
 
     [LibraryImport(Library)]

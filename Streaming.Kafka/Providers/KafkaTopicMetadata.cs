@@ -7,8 +7,8 @@ namespace Hearth.Streaming.Kafka.Providers;
 /// <summary>
 /// What Kafka says of the input topics: their partition counts and their topic ids. The provider asks Kafka
 /// (<see cref="KafkaAdminTopicMetadata"/>); a test registers its own in its place, as a keyed service of the provider's
-/// name, to tell of partitions or topic ids that the embedded broker cannot change (it adds no partitions to a topic
-/// and deletes no topic).
+/// name, to tell of partitions or topic ids that the embedded broker cannot tell (it adds no partitions to a topic and
+/// gives no topic ids).
 /// </summary>
 internal interface IKafkaTopicMetadata
 {
