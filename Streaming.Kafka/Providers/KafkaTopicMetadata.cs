@@ -56,10 +56,21 @@ internal sealed class KafkaAdminTopicMetadata(KafkaClients clients) : IKafkaTopi
         IReadOnlyList<string> topics, TimeSpan timeout, CancellationToken cancellationToken)
     {
         // DescribeTopics goes to the controller: a broker that names none (librdkafka's mock) leaves it waiting for
-        // the whole timeout, and it takes no cancellation. The admin client goes when the request has ended.
+        // the whole timeout, and it takes no cancellation. The admin client goes when the request has ended, or at once
+        // when the silo stops (so it does not go on calling a broker that is gone, an embedded one say).
         var admin = clients.CreateAdminClient();
+        var disposed = 0;
+        void DisposeOnce()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            {
+                admin.Dispose();
+            }
+        }
+
         var describing = admin.DescribeTopicsAsync(TopicCollection.OfTopicNames(topics), new DescribeTopicsOptions { RequestTimeout = timeout });
-        _ = describing.ContinueWith(_ => admin.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        _ = describing.ContinueWith(_ => DisposeOnce(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        await using var stopping = cancellationToken.Register(() => Task.Run(DisposeOnce)).ConfigureAwait(false);
         List<TopicDescription> described;
         try
         {
