@@ -10,11 +10,18 @@ namespace Hearth.Streaming.Kafka.Committing;
 /// lease, that the silo still owns them. A commit that fails or is refused is made by a later round.
 /// </summary>
 /// <remarks>
-/// The consumers that pull the partitions commit nothing themselves: librdkafka's automatic commit would commit a
-/// woken silo's stale offsets before the silo learned it had been declared dead.
+/// <para>The fence is a check before a commit, not Kafka's: a silo that stalls between the check and the moment its
+/// request leaves for the broker sends it when it wakes. So each round also reads what Kafka holds, and commits
+/// again a checkpoint of its own that a lower offset has replaced: such a stale commit stands for one commit interval
+/// at most. Putting right only raises an offset back to this silo's own last commit, never lowers another silo's.</para>
+/// <para>The consumers that pull the partitions commit nothing themselves: librdkafka's automatic commit would commit a
+/// woken silo's stale offsets before the silo learned it had been declared dead.</para>
 /// </remarks>
 internal sealed partial class KafkaCheckpointCommitter : IDisposable
 {
+    /// <summary>How long a round waits for the offsets Kafka holds.</summary>
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
     private readonly IKafkaCheckpointFence _fence;
     private readonly TimeSpan _interval;
@@ -75,10 +82,22 @@ internal sealed partial class KafkaCheckpointCommitter : IDisposable
         await _round.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            var checkpoints = _checkpoints.Keys.ToList();
+            if (checkpoints.Count == 0)
+            {
+                return true;
+            }
+
+            // What Kafka holds now: an offset below this silo's last commit was written over it by a silo declared dead
+            // (a commit it had sent, but that had not left it, when it stalled lands when it wakes, past any check it
+            // made before), and is put right by this round.
+            var overwritten = await Task.Run(() => HeldByKafka(checkpoints), CancellationToken.None).ConfigureAwait(false);
+
             // A partition two receivers registered (one stopping as the next starts) commits the furthest.
-            var due = _checkpoints.Keys
-                .Select(c => (Checkpoint: c, Offset: c.Stored))
-                .Where(c => c.Offset > c.Checkpoint.Committed)
+            var due = checkpoints
+                .Select(c => (Checkpoint: c, Offset: Math.Max(c.Stored, c.Committed)))
+                .Where(c => c.Offset > c.Checkpoint.Committed ||
+                            (overwritten.TryGetValue(c.Checkpoint.Partition, out var held) && WrittenOver(held, c.Checkpoint.Committed)))
                 .GroupBy(c => c.Checkpoint.Partition)
                 .Select(g => g.MaxBy(c => c.Offset))
                 .ToList();
@@ -121,6 +140,11 @@ internal sealed partial class KafkaCheckpointCommitter : IDisposable
 
             foreach (var (checkpoint, offset) in due)
             {
+                if (overwritten.TryGetValue(checkpoint.Partition, out var held) && WrittenOver(held, checkpoint.Committed))
+                {
+                    LogPutRight(_logger, checkpoint.Partition.Topic, checkpoint.Partition.Partition.Value, held, checkpoint.Committed, offset);
+                }
+
                 checkpoint.Committed = offset;
             }
 
@@ -135,6 +159,27 @@ internal sealed partial class KafkaCheckpointCommitter : IDisposable
         finally
         {
             _round.Release();
+        }
+    }
+
+    /// <summary>
+    /// Whether Kafka's offset <paramref name="held"/> was written over this silo's <paramref name="committed"/>: it holds a
+    /// lower one. Holding none is not that: a topic deleted and created again has no committed offsets, and the old
+    /// topic's checkpoint (which its receiver is about to drop) must not be committed into the new one.
+    /// </summary>
+    private static bool WrittenOver(long held, long committed) => held >= 0 && held < committed;
+
+    /// <summary>The offsets Kafka holds for the checkpoints' partitions; none when it cannot say (the round commits what moved).</summary>
+    private Dictionary<TopicPartition, long> HeldByKafka(List<PartitionCheckpoint> checkpoints)
+    {
+        try
+        {
+            return _consumer.Committed(checkpoints.Select(c => c.Partition).Distinct(), ReadTimeout)
+                .ToDictionary(c => c.TopicPartition, c => c.Offset.Value);
+        }
+        catch (KafkaException)
+        {
+            return [];
         }
     }
 
@@ -203,6 +248,9 @@ internal sealed partial class KafkaCheckpointCommitter : IDisposable
             LogCommitting(_logger);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka held offset {Held} for {Topic}[{Partition}], below this silo's commit {Committed} (a silo declared dead committed it late); committed {Offset} over it")]
+    private static partial void LogPutRight(ILogger logger, string topic, int partition, long held, long committed, long offset);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Checkpoints are not committed: {Reason}")]
     private static partial void LogRefused(ILogger logger, string reason);

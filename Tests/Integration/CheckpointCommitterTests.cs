@@ -74,6 +74,34 @@ public sealed class CheckpointCommitterTests(EmbeddedKafkaFixture kafka)
     }
 
     [Fact]
+    public async Task AnOffsetALateCommitOfAnotherSiloWroteOverThisSilos_IsPutRightByTheNextRound_AndAHigherOneStands()
+    {
+        var (topics, checkpoints, committer, fence, _) = Create();
+        using var _ = committer;
+        var mine = new TopicPartition(topics.Readings, 0);
+        var moved = new TopicPartition(topics.Readings, 1);
+        var checkpoint = committer.Register(mine, 10);
+        var other = committer.Register(moved, 10);
+        checkpoint.Store(40);
+        other.Store(40);
+        Assert.True(await committer.CommitAsync(CancellationToken.None));
+
+        // A silo declared dead wakes with a commit it had sent before it stalled: partition 0 goes back to 25. Partition 1's
+        // new owner commits 60 (as while a queue moves): that one is not this silo's to lower.
+        checkpoints.Commit([new KeyValuePair<TopicPartition, long>(mine, 25), new KeyValuePair<TopicPartition, long>(moved, 60)]);
+        Assert.True(await committer.CommitAsync(CancellationToken.None));
+
+        Assert.Equal([40L, 60L], Committed(checkpoints, topics.Readings, 2));
+        Assert.Equal(2, fence.Asked);
+
+        // As a silo declared dead, it puts nothing right.
+        checkpoints.Commit([new KeyValuePair<TopicPartition, long>(mine, 30)]);
+        fence.Refusal = "the cluster declared this silo dead";
+        Assert.False(await committer.CommitAsync(CancellationToken.None));
+        Assert.Equal([30L, 60L], Committed(checkpoints, topics.Readings, 2));
+    }
+
+    [Fact]
     public async Task CheckpointsAreCommittedEveryInterval_WithoutBeingAsked()
     {
         var (topics, checkpoints, committer, _, time) = Create();
