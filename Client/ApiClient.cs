@@ -12,9 +12,9 @@ internal static class ApiClient
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
     /// <summary><c>GET /api/thermostats/{id}</c>, printed for people.</summary>
-    public static async Task<int> GetStatusAsync(Uri api, string id, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> GetStatusAsync(Uri api, string? apiKey, string id, TextWriter output, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = api, Timeout = Timeout };
+        using var http = Http(api, apiKey);
         using var response = await http.GetAsync($"api/thermostats/{Uri.EscapeDataString(id)}", cancellationToken);
         await EnsureSuccessAsync(response, cancellationToken);
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
@@ -42,9 +42,9 @@ internal static class ApiClient
     }
 
     /// <summary><c>PUT /api/thermostats/{id}/setting</c>.</summary>
-    public static async Task<int> PutSettingAsync(Uri api, ThermostatSetting setting, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> PutSettingAsync(Uri api, string? apiKey, ThermostatSetting setting, TextWriter output, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = api, Timeout = Timeout };
+        using var http = Http(api, apiKey);
         using var response = await http.PutAsJsonAsync($"api/thermostats/{Uri.EscapeDataString(setting.ThermostatId)}/setting",
             new { temperature = setting.Temperature, upDelta = setting.UpDelta, downDelta = setting.DownDelta }, cancellationToken);
         await EnsureSuccessAsync(response, cancellationToken);
@@ -55,12 +55,35 @@ internal static class ApiClient
         return 0;
     }
 
+    /// <summary>A client of <paramref name="api"/> that sends <paramref name="apiKey"/> in <c>X-Api-Key</c>, if there is one.</summary>
+    private static HttpClient Http(Uri api, string? apiKey)
+    {
+        var http = new HttpClient { BaseAddress = api, Timeout = Timeout };
+        if (!string.IsNullOrWhiteSpace(apiKey))
+        {
+            http.DefaultRequestHeaders.Add("X-Api-Key", apiKey.Trim());
+        }
+
+        return http;
+    }
+
     /// <summary>Turns an error answer into an exception carrying the API's own reason.</summary>
     private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         if (response.IsSuccessStatusCode)
         {
             return;
+        }
+
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            throw new NotPermittedException(
+                $"401 Unauthorized: the HTTP API needs an API key (--api-key or HEARTH_API_KEY; ./run.sh prints one){(response.RequestMessage?.Headers.Contains("X-Api-Key") == true ? ", and it does not know this one" : "")}");
+        }
+
+        if (response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            throw new NotPermittedException("403 Forbidden: the API key does not have the permission this needs (a setting needs a control key)");
         }
 
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -91,4 +114,6 @@ internal static class ApiClient
     }
 
     internal sealed class NotFoundException(string message) : Exception(message);
+
+    internal sealed class NotPermittedException(string message) : Exception(message);
 }

@@ -19,6 +19,9 @@ public static class ClientApp
     /// <summary>Exit code when Kafka could not be reached or a message not delivered.</summary>
     public const int Unavailable = 69;
 
+    /// <summary>Exit code when the HTTP API refused the credentials (none, an unknown key, or one without the permission): <c>EX_NOPERM</c>.</summary>
+    public const int NotPermitted = 77;
+
     /// <summary>Runs the client with <paramref name="args"/>; returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
@@ -54,6 +57,11 @@ public static class ClientApp
             await error.WriteLineAsync($"error: {e.Message}");
             return NotFound;
         }
+        catch (ApiClient.NotPermittedException e)
+        {
+            await error.WriteLineAsync($"error: {e.Message}");
+            return NotPermitted;
+        }
     }
 
     private static RootCommand BuildCommand(TextWriter output, TextWriter error)
@@ -66,6 +74,14 @@ public static class ClientApp
         var readings = new Option<string>("--readings-topic") { Description = "Readings topic", DefaultValueFactory = _ => "thermostat-readings", Recursive = true };
         var settings = new Option<string>("--settings-topic") { Description = "Settings topic", DefaultValueFactory = _ => "thermostat-settings", Recursive = true };
         var commands = new Option<string>("--commands-topic") { Description = "Heater commands topic", DefaultValueFactory = _ => "heater-commands", Recursive = true };
+
+        // The HTTP verbs' credentials: a key from Hearth.Silo new-api-key (or the one ./run.sh prints).
+        var apiKey = new Option<string?>("--api-key")
+        {
+            Description = "API key for the HTTP API (status, set --api); defaults to $HEARTH_API_KEY",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HEARTH_API_KEY"),
+            Recursive = true,
+        };
 
         KafkaEndpoint Endpoint(ParseResult parse)
         {
@@ -83,14 +99,15 @@ public static class ClientApp
         root.Options.Add(readings);
         root.Options.Add(settings);
         root.Options.Add(commands);
-        root.Subcommands.Add(SetCommand(Endpoint, output));
+        root.Options.Add(apiKey);
+        root.Subcommands.Add(SetCommand(Endpoint, apiKey, output));
         root.Subcommands.Add(SimulateCommand(Endpoint, output));
         root.Subcommands.Add(WatchCommand(Endpoint, output));
-        root.Subcommands.Add(StatusCommand(output));
+        root.Subcommands.Add(StatusCommand(apiKey, output));
         return root;
     }
 
-    private static Command SetCommand(Func<ParseResult, KafkaEndpoint> endpoint, TextWriter output)
+    private static Command SetCommand(Func<ParseResult, KafkaEndpoint> endpoint, Option<string?> apiKey, TextWriter output)
     {
         var id = new Argument<string>("id") { Description = "Thermostat id" };
         var temperature = new Option<double>("--temperature") { Description = "Desired temperature", Required = true };
@@ -118,7 +135,7 @@ public static class ClientApp
 
             if (parse.GetValue(api) is { } baseAddress)
             {
-                return await ApiClient.PutSettingAsync(ApiAddress(baseAddress), setting, output, cancellationToken);
+                return await ApiClient.PutSettingAsync(ApiAddress(baseAddress), parse.GetValue(apiKey), setting, output, cancellationToken);
             }
 
             var kafka = endpoint(parse);
@@ -207,7 +224,7 @@ public static class ClientApp
         return command;
     }
 
-    private static Command StatusCommand(TextWriter output)
+    private static Command StatusCommand(Option<string?> apiKey, TextWriter output)
     {
         var id = new Argument<string>("id") { Description = "Thermostat id" };
         var api = new Option<string>("--api")
@@ -217,7 +234,7 @@ public static class ClientApp
         };
         var command = new Command("status", "Show a thermostat's live state through the HTTP API") { id, api };
         command.SetAction((parse, cancellationToken) =>
-            ApiClient.GetStatusAsync(ApiAddress(parse.GetValue(api)!), parse.GetValue(id)!, output, cancellationToken));
+            ApiClient.GetStatusAsync(ApiAddress(parse.GetValue(api)!), parse.GetValue(apiKey), parse.GetValue(id)!, output, cancellationToken));
         return command;
     }
 
