@@ -32,7 +32,7 @@ internal static class BenchSilos
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Hearth.Silo.Hosting.ActiveSiloAnnouncer"] = "Information",
         };
-        foreach (var (key, value) in TestPorts.Silo().Concat(more ?? new Dictionary<string, string?>()))
+        foreach (var (key, value) in TestPorts.Silo().Concat(TestApiKeys.Settings).Concat(more ?? new Dictionary<string, string?>()))
         {
             settings[key] = value;
         }

@@ -41,7 +41,7 @@ internal static class ClusterBench
                         sharesMachine: sharesMachine));
                 }
 
-                using var http = new HttpClient { BaseAddress = new Uri(silos[0].HttpAddress!) };
+                using var http = TestApiKeys.Client(new Uri(silos[0].HttpAddress!));
                 await Poll.UntilAsync(async () =>
                 {
                     var cluster = await http.GetFromJsonAsync<JsonElement>("/api/cluster");

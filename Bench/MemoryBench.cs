@@ -28,7 +28,7 @@ internal static class MemoryBench
         Directory.CreateDirectory(directory);
         await using var silo = await BenchSilos.StartAsync(kafka.BootstrapServers, run, "memory-silo", database: null, directory,
             more: new Dictionary<string, string?> { ["Logging:LogLevel:Hearth.Silo.Hosting.IdleMemoryTrimmer"] = "Information" });
-        using var http = new HttpClient { BaseAddress = new Uri(silo.HttpAddress!) };
+        using var http = TestApiKeys.Client(new Uri(silo.HttpAddress!));
         await Poll.UntilAsync(async () => (await http.GetAsync("/health/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "ready");
         await Task.Delay(TimeSpan.FromSeconds(5));
         var (idle, _) = Memory(silo.Pid);

@@ -74,7 +74,7 @@ internal static class PlacementBench
             var clock = Stopwatch.StartNew();
             var joined = await StartAsync(kafka, run, database, "silo-4", placement, rebalance);
             silos.Add(joined);
-            using var http = new HttpClient { BaseAddress = new Uri(joined.HttpAddress!) };
+            using var http = TestApiKeys.Client(new Uri(joined.HttpAddress!));
             TimeSpan? queuesAt = null, grainsAt = null;
             var shares = new List<double>();
             var fourth = 0.0;
@@ -169,7 +169,7 @@ internal static class PlacementBench
         var result = new List<(long, long)>();
         foreach (var silo in silos)
         {
-            using var http = new HttpClient { BaseAddress = new Uri(silo.HttpAddress!) };
+            using var http = TestApiKeys.Client(new Uri(silo.HttpAddress!));
             var text = await http.GetStringAsync("/metrics");
             long Count(string origin) => (long)PrometheusText.Sum(text, "hearth_thermostat_deliveries_total", "origin", origin);
             result.Add((Count("local"), Count("remote")));

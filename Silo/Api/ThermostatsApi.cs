@@ -6,6 +6,7 @@ using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
 using Hearth.Silo.Cluster;
 using Hearth.Silo.Configuration;
+using Hearth.Silo.Security;
 using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.Options;
 
@@ -45,7 +46,10 @@ public static class ThermostatsApi
     {
         var group = app.MapGroup("/api/thermostats");
         group.MapGet("/{id}", GetAsync);
-        group.MapPut("/{id}/setting", PutSettingAsync);
+        // Changing the fleet: control, within the caller's rate of writes (429 with Retry-After beyond it).
+        group.MapPut("/{id}/setting", PutSettingAsync)
+            .RequireAuthorization(Permissions.ControlPolicy)
+            .RequireRateLimiting(SecurityHostingExtensions.WritesRateLimit);
         return app;
     }
 
@@ -103,6 +107,10 @@ public static class ThermostatsApi
         {
             using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
             body = document.RootElement.Clone();
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Results.Problem($"The body is larger than Auth:MaxRequestBodyBytes allows: {e.Message}", statusCode: e.StatusCode, title: "Body too large");
         }
         catch (JsonException e)
         {

@@ -34,4 +34,10 @@ public sealed class OrleansOptions
     /// with the controllers it holds (about 0.05 cores per 100,000).
     /// </summary>
     public bool Dashboard { get; set; }
+
+    /// <summary>
+    /// Serve the Orleans Dashboard's trace page, which streams the silo's log (grain ids, errors) to any reader with
+    /// read permission. Off by default.
+    /// </summary>
+    public bool DashboardTrace { get; set; }
 }

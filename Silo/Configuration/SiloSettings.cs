@@ -1,5 +1,6 @@
 using Hearth.Grains;
 using Hearth.Silo.Diagnostics;
+using Hearth.Silo.Security;
 using Hearth.Streaming.Kafka.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -20,7 +21,8 @@ public sealed record SiloSettings(
     ThermostatGrainOptions Grains,
     OrleansOptions Orleans,
     SiloOptions Silo,
-    TelemetryOptions Telemetry)
+    TelemetryOptions Telemetry,
+    AuthOptions Auth)
 {
     /// <summary>Section <c>Kafka</c> as it was read.</summary>
     private IConfigurationSection KafkaConfiguration { get; init; } = null!;
@@ -43,6 +45,7 @@ public sealed record SiloSettings(
         var orleans = Bind(configuration, OrleansOptions.SectionName, new OrleansOptionsValidator(), failures);
         var silo = Bind(configuration, SiloOptions.SectionName, new SiloOptionsValidator(), failures);
         var telemetry = Bind(configuration, TelemetryOptions.SectionName, new TelemetryOptionsValidator(), failures);
+        var auth = Bind(configuration, AuthOptions.SectionName, new AuthOptionsValidator(), failures);
         // After the sections it takes values from.
         var kafkaConfiguration = KafkaSection.Snapshot(configuration);
         var kafka = new KafkaStreamOptions();
@@ -53,7 +56,7 @@ public sealed record SiloSettings(
             throw new OptionsValidationException("configuration", typeof(SiloSettings), failures);
         }
 
-        return new SiloSettings(kafka, topics, storage, grains, orleans, silo, telemetry)
+        return new SiloSettings(kafka, topics, storage, grains, orleans, silo, telemetry, auth)
         {
             KafkaConfiguration = kafkaConfiguration,
             KafkaLogIncarnation = kafkaLogIncarnation,
@@ -79,6 +82,7 @@ public sealed record SiloSettings(
         services.AddSingleton(Options.Create(Orleans));
         services.AddSingleton(Options.Create(Silo));
         services.AddSingleton(Options.Create(Telemetry));
+        services.AddSingleton(Options.Create(Auth));
     }
 
     private static T Bind<T>(IConfiguration configuration, string section, IValidateOptions<T> validator, List<string> failures)

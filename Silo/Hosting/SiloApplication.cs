@@ -7,6 +7,7 @@ using Hearth.Silo.Configuration;
 using Hearth.Silo.Dashboard;
 using Hearth.Silo.Diagnostics;
 using Hearth.Silo.EmbeddedKafka;
+using Hearth.Silo.Security;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -46,6 +47,8 @@ public static partial class SiloApplication
         var endpoints = SiloEndpoints.Resolve(builder.Configuration, settings);
         builder.Services.AddSingleton(endpoints);
         builder.WebHost.UseUrls([.. endpoints.Urls]);
+        // Before anything starts: a silo that cannot authenticate anyone on a non-loopback address stops here.
+        builder.AddSecurity(settings.Auth, endpoints);
         // Before Orleans: it runs first and stops the silo before it joins anything.
         builder.Services.AddHostedService<KafkaTopicCheck>();
         builder.UseOrleans(silo => ConfigureSilo(silo, settings, endpoints));
@@ -55,13 +58,22 @@ public static partial class SiloApplication
         // A failure no endpoint answers itself is a 500 with a problem body (and logged once, with its stack trace).
         app.UseExceptionHandler();
         app.UseServedByHeader();
-        app.MapMetrics();
+        // Every endpoint below needs read unless it says otherwise (the fallback policy): health is open, metrics
+        // open on request, settings need control.
+        app.UseSecurity();
+        app.MapMetrics(settings.Auth.AnonymousMetrics);
         app.MapHealth();
         app.MapThermostatsApi();
         app.MapClusterApi();
         app.MapDashboard();
+        if (!settings.Auth.IsOff)
+        {
+            app.MapLogin();
+        }
+
         if (settings.Orleans.Dashboard)
         {
+            // Its pages and its API (counters, grain state, trace) alike fall under the fallback policy.
             app.MapOrleansDashboard(routePrefix: "/orleans");
         }
         return app;
@@ -152,7 +164,8 @@ public static partial class SiloApplication
         silo.AddThermostatControl(settings);
         if (settings.Orleans.Dashboard)
         {
-            silo.AddDashboard();
+            // Its trace page streams the silo's log to whoever reads it: off unless Orleans:DashboardTrace.
+            silo.AddDashboard(o => o.HideTrace = !settings.Orleans.DashboardTrace);
         }
         silo.Services.AddSingleton<SiloStartProgress>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloStartProgress>());

@@ -29,7 +29,7 @@ public sealed partial class MetricsEndpointTests(EmbeddedKafkaFixture kafka, ITe
         }
 
         await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "readings");
-        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+        using var http = silo.Http();
 
         var response = await http.GetAsync("/metrics");
         var text = await response.Content.ReadAsStringAsync();

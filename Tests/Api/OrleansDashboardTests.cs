@@ -26,7 +26,7 @@ public sealed class OrleansDashboardTests(EmbeddedKafkaFixture kafka, ITestOutpu
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("orleans.db"), output,
             new Dictionary<string, string?> { ["Orleans:Dashboard"] = "true" });
         await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 21, 0.5, 0.5)), silo, Timeout);
-        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+        using var http = silo.Http();
 
         var page = await http.GetAsync("/orleans");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
@@ -61,7 +61,7 @@ public sealed class OrleansDashboardTests(EmbeddedKafkaFixture kafka, ITestOutpu
     {
         var topics = kafka.CreateTopics(partitions: 1);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("off.db"), output);
-        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+        using var http = silo.Http();
 
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/orleans/DashboardCounters")).StatusCode);
         var cluster = await http.GetFromJsonAsync<JsonElement>("/api/cluster");

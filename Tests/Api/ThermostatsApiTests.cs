@@ -27,7 +27,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         await fleet.PublishSettingsAsync([new ThermostatSetting("a-1", 21, 0.5, 1)], silo, Timeout);
         fleet.PublishReadings([new ThermostatReading("a-1", 19.5, Fleet.Clock)]);
         await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Readings), Timeout, "reading");
-        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+        using var http = silo.Http();
 
         var found = await http.GetAsync("/api/thermostats/a-1");
         var missing = await http.GetAsync("/api/thermostats/never-seen");
@@ -72,8 +72,8 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
             var ids = Enumerable.Range(0, 40).Select(i => $"w-{i}").ToList();
             await fleet.PublishSettingsAsync(ids.Select(id => new ThermostatSetting(id, 22, 0.5, 0.5)), first, Timeout);
 
-            using var viaFirst = new HttpClient { BaseAddress = first.HttpAddress };
-            using var viaSecond = new HttpClient { BaseAddress = second.HttpAddress };
+            using var viaFirst = first.Http();
+            using var viaSecond = second.Http();
             var owners = new HashSet<string>(StringComparer.Ordinal);
             foreach (var id in ids)
             {
@@ -99,7 +99,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
         var topics = kafka.CreateTopics(partitions: 2);
         var database = _directory.File("never.db");
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, database, output);
-        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+        using var http = silo.Http();
 
         foreach (var i in Enumerable.Range(0, 10))
         {
@@ -119,7 +119,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
     {
         var topics = kafka.CreateTopics(partitions: 3);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("put.db"), output);
-        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+        using var http = silo.Http();
 
         var response = await http.PutAsJsonAsync("/api/thermostats/p-9/setting", new { temperature = 22.5, upDelta = 0.25, downDelta = 0.75 });
 
@@ -150,7 +150,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
     {
         var topics = kafka.CreateTopics(partitions: 2);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("bad.db"), output);
-        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+        using var http = silo.Http();
 
         var response = await http.PutAsync("/api/thermostats/x-1/setting", new StringContent(body, Encoding.UTF8, "application/json"));
 
@@ -166,7 +166,7 @@ public sealed class ThermostatsApiTests(EmbeddedKafkaFixture kafka, ITestOutputH
     {
         var topics = kafka.CreateTopics(partitions: 3);
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File("cluster.db"), output);
-        using var http = new HttpClient { BaseAddress = silo.HttpAddress };
+        using var http = silo.Http();
 
         JsonElement cluster = default;
         await Poll.UntilAsync(async () =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Hearth.Client;
 using Hearth.Client.Simulation;
+using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
@@ -17,7 +18,7 @@ public sealed class DashboardBrowserTests(EmbeddedKafkaFixture kafka, ITestOutpu
     private static readonly float Timeout = 90_000;
 
     [Fact]
-    public async Task Dashboard_ThroughTheLoadBalancer_ShowsTheSilosTheirTrafficAKillAndAThermostat()
+    public async Task Dashboard_ThroughTheLoadBalancer_AfterLogin_ShowsTheSilosTheirTrafficAKillAndAThermostat_UntilLogout()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing; ./test.sh installs Debian's chromium package.");
         var topics = kafka.CreateTopics(partitions: 6);
@@ -37,7 +38,15 @@ public sealed class DashboardBrowserTests(EmbeddedKafkaFixture kafka, ITestOutpu
                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
         });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 1000 } });
+        // Without a cookie the dashboard sends the browser to the login form, which takes an API key.
         await page.GotoAsync(new Uri(balancer.Address, "/dashboard").ToString());
+        await page.WaitForURLAsync("**/login?ReturnUrl=%2Fdashboard", new() { Timeout = Timeout });
+        await page.FillAsync("[data-testid=login-key]", "hearth_not-a-key");
+        await page.ClickAsync("[data-testid=login-submit]");
+        await Expect(page.Locator("[data-testid=login-error]")).ToBeVisibleAsync(new() { Timeout = Timeout });
+        await page.FillAsync("[data-testid=login-key]", TestApiKeys.Read);
+        await page.ClickAsync("[data-testid=login-submit]");
+        await page.WaitForURLAsync("**/dashboard", new() { Timeout = Timeout });
 
         // All three silos, active.
         await Expect(page.Locator("[data-testid=silo-row][data-status=active]")).ToHaveCountAsync(3, new() { Timeout = Timeout });
@@ -79,6 +88,13 @@ public sealed class DashboardBrowserTests(EmbeddedKafkaFixture kafka, ITestOutpu
         await page.ClickAsync("[data-testid=orleans-dashboard]");
         await page.WaitForURLAsync("**/orleans/**", new() { Timeout = Timeout });
         await Expect(page.Locator("body")).ToContainTextAsync("Orleans", new() { Timeout = Timeout });
+
+        // Logging out ends the session: the dashboard asks for a key again.
+        await page.GotoAsync(new Uri(balancer.Address, "/dashboard").ToString());
+        await page.ClickAsync("[data-testid=logout]");
+        await page.WaitForURLAsync("**/login", new() { Timeout = Timeout });
+        await page.GotoAsync(new Uri(balancer.Address, "/dashboard").ToString());
+        await page.WaitForURLAsync("**/login?ReturnUrl=%2Fdashboard", new() { Timeout = Timeout });
         await stopFleet.CancelAsync();
         await fleet;
     }

@@ -1,6 +1,7 @@
 using Hearth.Client;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
+using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
 
 namespace Hearth.Tests.Client;
@@ -62,18 +63,20 @@ public sealed class ClientCliTests(EmbeddedKafkaFixture kafka)
     }
 
     [Fact]
-    public async Task SetThroughTheApi_ThenStatus_ShowsTheNewSetpoint_AndRejectionsExitWith2()
+    public async Task SetThroughTheApi_ThenStatus_ShowsTheNewSetpoint_RejectionsExitWith2_AndRefusedCredentials77()
     {
         var topics = kafka.CreateTopics(partitions: 2);
         using var directory = new TempDirectory();
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, directory.File("client.db"), null);
         var api = silo.HttpAddress.ToString();
 
-        var (setCode, setOutput, setError) = await RunAsync(["set", "c-5", "--temperature", "19.5", "--up-delta", "1", "--down-delta", "0.5", "--api", api]);
-        var (badCode, _, badError) = await RunAsync(["set", "c-5", "--temperature", "500", "--up-delta", "1", "--down-delta", "0.5", "--api", api]);
+        var (setCode, setOutput, setError) = await RunAsync(["set", "c-5", "--temperature", "19.5", "--up-delta", "1", "--down-delta", "0.5", "--api", api, "--api-key", TestApiKeys.Control]);
+        var (badCode, _, badError) = await RunAsync(["set", "c-5", "--temperature", "500", "--up-delta", "1", "--down-delta", "0.5", "--api", api, "--api-key", TestApiKeys.Control]);
         await silo.WaitForStoredAsync(TopicReader.EndOffsets(kafka.BootstrapServers, topics.Settings, TimeSpan.FromSeconds(30)), TimeSpan.FromSeconds(60), "setting");
-        var (statusCode, statusOutput, statusError) = await RunAsync(["status", "c-5", "--api", api]);
-        var (missingCode, _, missingError) = await RunAsync(["status", "never-seen", "--api", api]);
+        var (statusCode, statusOutput, statusError) = await RunAsync(["status", "c-5", "--api", api, "--api-key", TestApiKeys.Control]);
+        var (missingCode, _, missingError) = await RunAsync(["status", "never-seen", "--api", api, "--api-key", TestApiKeys.Control]);
+        var (anonymousCode, _, anonymousError) = await RunAsync(["status", "c-5", "--api", api]);
+        var (readOnlyCode, _, readOnlyError) = await RunAsync(["set", "c-5", "--temperature", "18", "--up-delta", "1", "--down-delta", "0.5", "--api", api, "--api-key", TestApiKeys.Read]);
 
         Assert.True(setCode == 0, setError);
         Assert.Contains($"published to {topics.Settings}", setOutput, StringComparison.Ordinal);
@@ -84,6 +87,11 @@ public sealed class ClientCliTests(EmbeddedKafkaFixture kafka)
         Assert.Contains($"owner         {silo.Name}", statusOutput, StringComparison.Ordinal);
         Assert.Equal(ClientApp.NotFound, missingCode);
         Assert.Contains("never-seen", missingError, StringComparison.Ordinal);
+        // Without a key, and with a read key for a write: refused, saying what to do.
+        Assert.Equal(ClientApp.NotPermitted, anonymousCode);
+        Assert.Contains("--api-key or HEARTH_API_KEY", anonymousError, StringComparison.Ordinal);
+        Assert.Equal(ClientApp.NotPermitted, readOnlyCode);
+        Assert.Contains("403", readOnlyError, StringComparison.Ordinal);
     }
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(string[] args)

@@ -201,7 +201,7 @@ public sealed class ClusterTests(EmbeddedKafkaFixture kafka, ITestOutputHelper o
     /// <summary>Those of <paramref name="ids"/> whose controllers <paramref name="silo"/> hosts, asked through the API.</summary>
     private static async Task<List<string>> HostedOnAsync(Uri api, IEnumerable<string> ids, string silo)
     {
-        using var http = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = TestApiKeys.Client(api, timeout: TimeSpan.FromSeconds(30));
         var hosted = new List<string>();
         foreach (var id in ids)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Hearth.Silo.Diagnostics;
+using Hearth.Testing;
 
 namespace Hearth.Tests.Infrastructure;
 
@@ -19,7 +20,7 @@ public sealed class ApiProbe : IAsyncDisposable
     private ApiProbe(Uri address, IReadOnlyList<string> paths)
     {
         // Longer than a silo waits for a grain on a crashed silo to move (UnreachableSiloRetry.Window).
-        _http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+        _http = TestApiKeys.Client(address, timeout: TimeSpan.FromSeconds(60));
         _run = Task.Run(() => RunAsync(paths));
     }
 

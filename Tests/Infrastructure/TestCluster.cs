@@ -43,7 +43,7 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
             ["Orleans:Membership:EnableConnectionLivenessCheck"] = "false",
             ["Storage:Provider"] = "postgres",
             ["Storage:ConnectionString"] = database,
-        }).With(overrides);
+        }).With(TestApiKeys.Settings).With(overrides);
     }
 
     public TestTopics Topics { get; }
@@ -110,7 +110,7 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
     public async Task<JsonElement> ClusterViewAsync()
     {
         var running = _silos.Values.First(s => s.IsRunning && s.HttpAddress is not null);
-        using var http = new HttpClient { BaseAddress = new Uri(running.HttpAddress!), Timeout = TimeSpan.FromSeconds(10) };
+        using var http = TestApiKeys.Client(new Uri(running.HttpAddress!), timeout: TimeSpan.FromSeconds(10));
         return await http.GetFromJsonAsync<JsonElement>("/api/cluster");
     }
 

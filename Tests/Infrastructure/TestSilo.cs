@@ -31,6 +31,9 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>An HTTP client of the silo that sends the control key (<see cref="TestApiKeys"/>), or <paramref name="key"/>.</summary>
+    public HttpClient Http(string? key = null) => TestApiKeys.Client(HttpAddress, key);
+
     /// <summary>The silo's HTTP address (it listens on a free port of 127.0.0.1).</summary>
     public Uri HttpAddress => new(Services.GetRequiredService<SiloEndpoints>().HttpAddress);
 
@@ -52,7 +55,7 @@ public sealed class TestSilo : IStoresInput, IAsyncDisposable
             ["Orleans:ClusterId"] = "test-" + name,
             ["Storage:Provider"] = "sqlite",
             ["Storage:ConnectionString"] = $"Data Source={databasePath}",
-        }).With(TestPorts.Silo());
+        }).With(TestPorts.Silo()).With(TestApiKeys.Settings);
 
     /// <summary>Builds a test silo's application, not started: its settings, then <paramref name="overrides"/>; its log to <paramref name="output"/>.</summary>
     /// <param name="services">Services of the test's own, put in before the silo's (a stand-in the silo takes if given one).</param>

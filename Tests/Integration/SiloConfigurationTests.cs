@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Hearth.Grains;
 using Hearth.Silo.EmbeddedKafka;
 using Hearth.Silo.Hosting;
+using Hearth.Silo.Security;
 using Hearth.Streaming.Kafka.Hosting;
 using Hearth.Testing;
 using Hearth.Tests.Infrastructure;
@@ -35,6 +36,13 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     [InlineData("Kafka:Topics:0", "elsewhere", "Kafka:Topics cannot be set")]
     [InlineData("Topics:Commands", "has spaces", "Topics:Commands")]
     [InlineData("Orleans:SiloPort", "-1", "Orleans:SiloPort")]
+    [InlineData("Auth:Mode", "open", "Auth:Mode must be 'keys' or 'none'")]
+    [InlineData("Auth:WritesPerMinute", "0", "Auth:WritesPerMinute must be between 1 and 1000000")]
+    [InlineData("Auth:MaxRequestBodyBytes", "10", "Auth:MaxRequestBodyBytes")]
+    [InlineData("Auth:ApiKeys:test-control:Hash", "not-a-hash", "Auth:ApiKeys:test-control:Hash must be the key's SHA-256")]
+    [InlineData("Auth:ApiKeys:test-read:Permissions", "admin", "Auth:ApiKeys:test-read:Permissions must be 'read' or 'control'")]
+    [InlineData("Auth:Jwt:SigningKey", "short", "Auth:Jwt:Audience is required")]
+    [InlineData("Auth:ApiKeysFile", "/no/such/file.json", "Auth:ApiKeysFile '/no/such/file.json' cannot be read")]
     public async Task InvalidConfiguration_FailsAtStart_NamingTheKey(string key, string value, string named)
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(new() { [key] = value }));
@@ -109,6 +117,52 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     }
 
     [Fact]
+    public async Task WithNoWayToAuthenticate_OnANonLoopbackAddress_TheSiloExits78_NamingTheKeyToSet()
+    {
+        var topics = kafka.CreateTopics(partitions: 1);
+        using var errors = new StringWriter();
+        var settings = TestSettings.Kafka(kafka.BootstrapServers, topics);
+        settings["Urls"] = "http://0.0.0.0:0";
+
+        var exitCode = await SiloExecutable.RunAsync([], errors, Configure(settings, withKeys: false));
+
+        Assert.Equal(SiloExecutable.BadConfiguration, exitCode);
+        var line = Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("Silo could not start: No way to authenticate", line, StringComparison.Ordinal);
+        Assert.Contains("Auth:ApiKeys:<name>:Hash", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithNoWayToAuthenticate_OnLoopback_TheSiloMakesAControlKey_WritesItToAFileOnlyItsOwnerReads_AndLogsWhere()
+    {
+        var topics = kafka.CreateTopics(partitions: 1);
+        var file = _directory.File("generated-key");
+        var settings = TestSettings.Kafka(kafka.BootstrapServers, topics);
+        settings["Auth:GeneratedKeyFile"] = file;
+        var logs = new LogRecorder();
+        await using var app = SiloApplication.Build([], Configure(settings, services => services.AddSingleton<ILoggerProvider>(logs), withKeys: false));
+
+        await SiloApplication.StartAsync(app);
+        var key = (await File.ReadAllTextAsync(file)).Trim();
+        var address = new Uri(app.Services.GetRequiredService<SiloEndpoints>().HttpAddress);
+        using var control = TestApiKeys.Client(address, key);
+        using var anonymous = TestApiKeys.Anonymous(address);
+        var withKey = await control.PutAsync("/api/thermostats/g-1/setting",
+            new StringContent("{\"temperature\": 20, \"upDelta\": 1, \"downDelta\": 1}", System.Text.Encoding.UTF8, "application/json"));
+        var without = await anonymous.GetAsync("/api/cluster");
+        await app.StopAsync();
+
+        Assert.StartsWith(ApiKeyStore.Prefix, key, StringComparison.Ordinal);
+        Assert.True(OperatingSystem.IsWindows() || File.GetUnixFileMode(file) == (UnixFileMode.UserRead | UnixFileMode.UserWrite), "only its owner reads the file");
+        Assert.Equal(HttpStatusCode.Accepted, withKey.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
+        var logged = Assert.Single(logs.Entries, e => e.Message.Contains("made a control key", StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Warning, logged.Level);
+        Assert.Contains(file, logged.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, string.Join("\n", logs.Entries.Select(e => e.Message)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheSiloExecutable_OnInvalidConfiguration_Exits78_WithOneLineNamingTheKey()
     {
         using var errors = new StringWriter();
@@ -166,7 +220,7 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
             : new Dictionary<string, string?> { ["Urls"] = null, ["http_ports"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         await using var silo = await TestSilo.StartAsync(kafka.BootstrapServers, topics, _directory.File($"{setting}.db"), null, overrides);
 
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        using var http = TestApiKeys.Client(new Uri($"http://127.0.0.1:{port}"));
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
         Assert.Equal(port, silo.HttpAddress.Port);
     }
@@ -195,7 +249,7 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
         SiloApplication.Build([], Configure(settings));
 
     /// <summary>The silo of a test: <paramref name="settings"/> over its own ports and database; no log.</summary>
-    private Action<WebApplicationBuilder> Configure(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null)
+    private Action<WebApplicationBuilder> Configure(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null, bool withKeys = true)
     {
         settings.TryAdd("Kafka:BootstrapServers", kafka.BootstrapServers);
         foreach (var (key, value) in TestPorts.Silo())
@@ -204,6 +258,11 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
         }
 
         settings.TryAdd("Storage:ConnectionString", $"Data Source={_directory.File("config.db")}");
+        foreach (var (key, value) in withKeys ? TestApiKeys.Settings : new Dictionary<string, string?>())
+        {
+            settings.TryAdd(key, value);
+        }
+
         return b =>
         {
             b.Configuration.AddInMemoryCollection(settings);

@@ -42,6 +42,11 @@ function time(iso) {
 
 async function getJson(url) {
   const response = await fetch(url, { cache: "no-store" });
+  // The login cookie expired or its key was withdrawn: log in again, then come back here.
+  if (response.status === 401) {
+    location.href = `login?ReturnUrl=${encodeURIComponent(location.pathname + location.search)}`;
+    throw new Error(`${url}: HTTP 401, logging in again`);
+  }
   if (!response.ok && response.status !== 404) throw new Error(`${url}: HTTP ${response.status}`);
   return { status: response.status, body: await response.json() };
 }
