@@ -17,6 +17,10 @@ mkdir -p "$STATE"
 # temperatures), so the controllers start fresh too: a controller that remembers "heater on" from a
 # previous run would not command a heater that the new fleet has off.
 rm -f "$STATE/kafka-bootstrap" "$STATE"/hearth.db*
+# A new control key on every run: the silo is given its hash only; the key is printed below and kept in
+# $STATE/api-key (readable by this user alone) for the client's HTTP verbs (HEARTH_API_KEY).
+API_KEY="$(new_api_key)"
+(umask 077 && printf '%s\n' "$API_KEY" >"$STATE/api-key")
 
 echo "Building..."
 build_product
@@ -46,6 +50,8 @@ dotnet "$SILO" \
     --EmbeddedKafka:BootstrapFile="$STATE/kafka-bootstrap" \
     --Storage:ConnectionString="Data Source=$STATE/hearth.db" \
     --Orleans:Dashboard=true \
+    --Auth:ApiKeys:run:Hash="$(api_key_hash "$API_KEY")" \
+    --Auth:ApiKeys:run:Permissions=control \
     >"$STATE/silo.log" 2>&1 &
 silo_pid=$!
 
@@ -58,17 +64,18 @@ cat <<INFO
 
   Hearth is running: one silo, embedded Kafka, SQLite state, $THERMOSTATS simulated thermostats.
 
-  Dashboard          http://127.0.0.1:$HTTP_PORT/dashboard
+  Dashboard          http://127.0.0.1:$HTTP_PORT/dashboard   (log in with the API key below)
+  API key (control)  $API_KEY   (new on every run; also in $STATE/api-key)
   Orleans Dashboard  http://127.0.0.1:$HTTP_PORT/orleans/
-  HTTP API           http://127.0.0.1:$HTTP_PORT/api/cluster   http://127.0.0.1:$HTTP_PORT/api/thermostats/t-7
-  Metrics            http://127.0.0.1:$HTTP_PORT/metrics
+  HTTP API           curl -H "X-Api-Key: \$(cat $STATE/api-key)" http://127.0.0.1:$HTTP_PORT/api/thermostats/t-7
+  Metrics            http://127.0.0.1:$HTTP_PORT/metrics   (with the key too)
   Silo log           $STATE/silo.log
   Grain state        $STATE/hearth.db (SQLite)
   Kafka (embedded)   $BOOTSTRAP   topics thermostat-readings, thermostat-settings, heater-commands, thermostat-deadletter
 
   Watch commands     dotnet $CLIENT watch --bootstrap $BOOTSTRAP
-  A thermostat       dotnet $CLIENT status t-7 --api http://127.0.0.1:$HTTP_PORT
-  Change a setpoint  dotnet $CLIENT set t-7 --temperature 23 --up-delta 0.5 --down-delta 0.5 --api http://127.0.0.1:$HTTP_PORT
+  A thermostat       HEARTH_API_KEY=\$(cat $STATE/api-key) dotnet $CLIENT status t-7 --api http://127.0.0.1:$HTTP_PORT
+  Change a setpoint  HEARTH_API_KEY=\$(cat $STATE/api-key) dotnet $CLIENT set t-7 --temperature 23 --up-delta 0.5 --down-delta 0.5 --api http://127.0.0.1:$HTTP_PORT
   Raw Kafka          kcat -C -b $BOOTSTRAP -t heater-commands -o end
 
   The fleet's progress follows (share of thermostats inside their band). Ctrl-C stops everything.

@@ -61,6 +61,8 @@ start_silo() {
         --Storage:Provider=postgres \
         --Storage:ConnectionString="$DATABASE" \
         --Orleans:Dashboard=true \
+        --Auth:ApiKeys:local:Hash="$(api_key_hash "$(cat "$STATE/api-key")")" \
+        --Auth:ApiKeys:local:Permissions=control \
         >>"$STATE/$name.log" 2>&1 &
     echo $! >"$STATE/$name.pid"
 }
@@ -104,6 +106,9 @@ cmd_start() {
     for _ in $(seq 1 150); do [ -s "$STATE/kafka-bootstrap" ] && break; sleep 0.2; done
     [ -s "$STATE/kafka-bootstrap" ] || { echo "error: the broker did not start; see $STATE/kafka.log" >&2; exit 1; }
 
+    # One control key for every silo of this cluster (they are given its hash), new with every start.
+    (umask 077 && printf '%s\n' "$(new_api_key)" >"$STATE/api-key")
+
     echo "Starting $SILOS silos..."
     for i in $(seq 1 "$SILOS"); do
         start_silo "silo-$i"
@@ -119,6 +124,8 @@ cmd_start() {
     cmd_status
     cat <<INFO
 
+  Dashboard          http://127.0.0.1:$LB_PORT/dashboard   (log in with the key below)
+  API key (control)  $(cat "$STATE/api-key")   (in $STATE/api-key; HEARTH_API_KEY for the client)
   Load balancer      http://127.0.0.1:$LB_PORT/health/ready
   Kafka (embedded)   $(cat "$STATE/kafka-bootstrap")
   PostgreSQL         psql -h 127.0.0.1 -p $PG_PORT -U postgres hearth

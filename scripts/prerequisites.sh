@@ -51,6 +51,16 @@ use_silo_runtime() {
     export DOTNET_TC_CallCountingDelayMs=0
 }
 
+# A new API key (what `Hearth.Silo new-api-key` makes: "hearth_" and 32 random bytes, base64url) on standard output.
+new_api_key() {
+    printf 'hearth_%s' "$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+}
+
+# The hash a silo is given for a key (Auth:ApiKeys:<name>:Hash): SHA-256 of the key, lower-case hex.
+api_key_hash() {
+    printf '%s' "$1" | sha256sum | cut -d' ' -f1
+}
+
 # Waits up to a minute until a silo answers /health/ready. Usage: wait_ready PORT LOG [PID]
 # With PID, gives up at once (printing the log) if that process has stopped.
 wait_ready() {
