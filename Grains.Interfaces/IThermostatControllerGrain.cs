@@ -29,6 +29,7 @@ public interface IThermostatControllerGrain : IGrainWithStringKey
 /// <param name="LastCommandSeq">The <see cref="HeaterCommand.Seq"/> of the last command (0 when none).</param>
 /// <param name="RecentCommands">The last few commands, newest first.</param>
 /// <param name="Silo">The silo hosting the controller's activation (set by the grain).</param>
+/// <param name="LastSettingBy">Who published the setting in force through the API (<see cref="ThermostatSetting.SetBy"/>); null if it came to Kafka otherwise.</param>
 [GenerateSerializer, Immutable, Alias("hearth.ThermostatStatus")]
 public sealed record ThermostatStatus(
     [property: Id(0)] string ThermostatId,
@@ -41,7 +42,8 @@ public sealed record ThermostatStatus(
     [property: Id(7)] long LastCommandSeq,
     [property: Id(8)] DateTimeOffset? LastCommandAt,
     [property: Id(9)] IReadOnlyList<HeaterCommand> RecentCommands,
-    [property: Id(10)] string? Silo = null);
+    [property: Id(10)] string? Silo = null,
+    [property: Id(11)] string? LastSettingBy = null);
 
 /// <summary>
 /// Thermostat ids and grain keys. A grain key is the thermostat id behind a fixed prefix: Orleans stores

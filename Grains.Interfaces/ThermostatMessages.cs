@@ -16,11 +16,19 @@ public sealed record ThermostatReading(string ThermostatId, [property: Id(0)] do
 /// The desired temperature and dead band of a thermostat: the heater goes on below
 /// <c>Temperature - DownDelta</c> and off above <c>Temperature + UpDelta</c>.
 /// </summary>
+/// <param name="SetBy">
+/// Who published it through the HTTP API (an API key's name, a token's subject), from the Kafka header
+/// <see cref="SetByHeader"/>; null for a setting published to Kafka directly. Not part of the JSON value.
+/// </param>
 [GenerateSerializer, Immutable, Alias("hearth.setting")]
 public sealed record ThermostatSetting(
-    string ThermostatId, [property: Id(0)] double Temperature, [property: Id(1)] double UpDelta, [property: Id(2)] double DownDelta)
+    string ThermostatId, [property: Id(0)] double Temperature, [property: Id(1)] double UpDelta, [property: Id(2)] double DownDelta,
+    [property: Id(3)] string? SetBy = null)
     : ThermostatMessage(ThermostatId)
 {
+    /// <summary>The Kafka header naming who published a setting through the API (UTF-8).</summary>
+    public const string SetByHeader = "hearth-setting-by";
+
     /// <summary>The lowest temperature a setting may ask for, in degrees; the same from Kafka as from the API.</summary>
     public const double MinTemperature = -50;
 

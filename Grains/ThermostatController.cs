@@ -37,6 +37,7 @@ public sealed class ThermostatController
         State.Temperature = setting.Temperature;
         State.UpDelta = setting.UpDelta;
         State.DownDelta = setting.DownDelta;
+        State.LastSettingBy = setting.SetBy;
     }
 
     /// <summary>Records a reading and returns the command it calls for, if any.</summary>
@@ -90,6 +91,7 @@ public sealed class ThermostatController
                 .AsEnumerable()
                 .Reverse()
                 .Select(c => new HeaterCommand(ThermostatId, c.Action, c.Measurement, c.Setpoint, c.Seq, c.Timestamp))
-                .ToList());
+                .ToList(),
+            LastSettingBy: hasSetting ? State.LastSettingBy : null);
     }
 }

@@ -73,6 +73,10 @@ public sealed class ThermostatState
     [Id(13)]
     public List<RecentCommand>? Unpublished { get; set; }
 
+    /// <summary>Who published the setting in force through the API (<see cref="ThermostatSetting.SetBy"/>); null if it came to Kafka otherwise.</summary>
+    [Id(14)]
+    public string? LastSettingBy { get; set; }
+
     /// <summary>
     /// Records that the input at <paramref name="position"/> is being applied, unless it was applied already (false:
     /// skip it). An input of another log of its source partition (a topic created again: another Kafka topic id)

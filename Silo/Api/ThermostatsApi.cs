@@ -16,6 +16,7 @@ namespace Hearth.Silo.Api;
 /// <param name="Owner">The silo hosting the thermostat's controller.</param>
 /// <param name="Partition">The readings partition the thermostat's key goes to (murmur2, as Java clients and the silos' producers choose).</param>
 /// <param name="Source"><c>live</c>: the controller's state as it is now.</param>
+/// <param name="LastSettingBy">Who published the setting in force through the API (a key's name, a token's subject); null if it came to Kafka otherwise.</param>
 public sealed record ThermostatView(
     string ThermostatId,
     double? Setpoint,
@@ -29,19 +30,23 @@ public sealed record ThermostatView(
     IReadOnlyList<HeaterCommand> RecentCommands,
     string? Owner,
     int Partition,
-    string Source)
+    string Source,
+    string? LastSettingBy)
 {
     public static ThermostatView From(ThermostatStatus s, string? owner, int partition) =>
         new(s.ThermostatId, s.Setpoint, s.UpDelta, s.DownDelta, s.LastMeasurement, s.LastReadingAt, s.Heater,
-            s.LastCommandSeq, s.LastCommandAt, s.RecentCommands, owner, partition, "live");
+            s.LastCommandSeq, s.LastCommandAt, s.RecentCommands, owner, partition, "live", s.LastSettingBy);
 }
 
 /// <summary>Where a setting was published.</summary>
 public sealed record SettingAccepted(string ThermostatId, string Topic, int Partition, long Offset);
 
 /// <summary><c>/api/thermostats</c>: read a thermostat's state, change its setting.</summary>
-public static class ThermostatsApi
+public static partial class ThermostatsApi
 {
+    /// <summary>The log category of the audit line of every setting published through the API.</summary>
+    public const string AuditCategory = "Hearth.Silo.Audit";
+
     public static IEndpointRouteBuilder MapThermostatsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/thermostats");
@@ -95,7 +100,7 @@ public static class ThermostatsApi
     /// <summary>Validates a setting and publishes it to the settings topic; the controller applies it when it reads it.</summary>
     private static async Task<IResult> PutSettingAsync(
         string id, HttpRequest request, [FromKeyedServices(ThermostatStreams.Provider)] IKafkaStreamStatus kafka,
-        IOptions<TopicsOptions> topics, CancellationToken cancellationToken)
+        IOptions<TopicsOptions> topics, ILoggerFactory audit, CancellationToken cancellationToken)
     {
         if (InvalidId(id) is { } invalid)
         {
@@ -131,12 +136,14 @@ public static class ThermostatsApi
             return Results.ValidationProblem(errors, title: "The setting is not valid.");
         }
 
-        var setting = new ThermostatSetting(id, temperature!.Value, upDelta!.Value, downDelta!.Value);
+        // Who publishes it: the key's name or the token's subject (anonymous only with Auth:Mode=none).
+        var author = request.HttpContext.User.Identity is { IsAuthenticated: true, Name: { } name } ? name : "anonymous";
+        var setting = new ThermostatSetting(id, temperature!.Value, upDelta!.Value, downDelta!.Value, author);
         TopicPartitionOffset landed;
         try
         {
             landed = await kafka.Publisher.PublishAsync(topics.Value.Settings, Encoding.UTF8.GetBytes(id), ThermostatJson.Encode(setting),
-                cancellationToken: cancellationToken);
+                new Headers { { ThermostatSetting.SetByHeader, Encoding.UTF8.GetBytes(author) } }, cancellationToken: cancellationToken);
         }
         catch (KafkaException e)
         {
@@ -144,6 +151,8 @@ public static class ThermostatsApi
             return ApiResults.Unavailable(request.HttpContext, "Setting not published", $"Kafka did not take the setting for '{id}': {e.Message}. Retry shortly.");
         }
 
+        LogSettingPublished(audit.CreateLogger(AuditCategory), author, id, setting.Temperature, setting.DownDelta, setting.UpDelta,
+            landed.Topic, landed.Partition.Value, landed.Offset.Value, request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "-");
         return Results.Accepted($"/api/thermostats/{Uri.EscapeDataString(id)}",
             new SettingAccepted(id, landed.Topic, landed.Partition.Value, landed.Offset.Value));
     }
@@ -184,4 +193,9 @@ public static class ThermostatsApi
 
     private static IResult Invalid(string field, string message) =>
         Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: "The request is not valid.");
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Setting by {Author}: thermostat {ThermostatId} to {Temperature} (-{DownDelta}/+{UpDelta}), published to {Topic}[{Partition}]@{Offset}, from {RemoteAddress}")]
+    private static partial void LogSettingPublished(ILogger logger, string author, string thermostatId, double temperature, double downDelta, double upDelta,
+        string topic, int partition, long offset, string remoteAddress);
 }

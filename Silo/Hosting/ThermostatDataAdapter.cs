@@ -1,3 +1,4 @@
+using System.Text;
 using Hearth.Grains.Interfaces;
 using Hearth.Grains.Interfaces.Codecs;
 using Hearth.Streaming.Kafka.Providers;
@@ -12,6 +13,9 @@ namespace Hearth.Silo.Hosting;
 /// </summary>
 public sealed class ThermostatDataAdapter : IKafkaDataAdapter
 {
+    /// <summary>The longest <see cref="ThermostatSetting.SetByHeader"/> taken; a longer one is left out (the setting is applied without it).</summary>
+    public const int MaxSetByBytes = 256;
+
     public KafkaDecodeResult Decode(in KafkaMessage message)
     {
         if (!message.HasKey)
@@ -29,6 +33,13 @@ public sealed class ThermostatDataAdapter : IKafkaDataAdapter
         if (ThermostatKeys.Problem(input.ThermostatId) is { } problem)
         {
             return KafkaDecodeResult.Reject($"the key cannot be a thermostat id: {problem}");
+        }
+
+        // Who published it through the API. As trustworthy as the settings topic's ACLs: anyone who may write there may write it.
+        if (input is ThermostatSetting setting && message.Headers is { } headers &&
+            headers.TryGetLastBytes(ThermostatSetting.SetByHeader, out var setBy) && setBy is { Length: > 0 and <= MaxSetByBytes })
+        {
+            input = setting with { SetBy = Encoding.UTF8.GetString(setBy) };
         }
 
         return KafkaDecodeResult.Event(new ThermostatInput(

@@ -31,6 +31,6 @@ internal sealed partial class SecurityStartupLog(SecuritySetup setup, ILogger<Se
     [LoggerMessage(Level = LogLevel.Warning, Message = "No API key or token issuer is configured (Auth:ApiKeys, Auth:Jwt): the silo listens on loopback only, so it made a control key for this run; it is in {File}")]
     private static partial void LogGeneratedKey(ILogger logger, string file);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "HTTP endpoints need credentials: {Keys} API keys, JWT bearer tokens {Jwt}; /health open, /metrics {Metrics}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "HTTP endpoints need credentials: API keys {Keys}, JWT bearer tokens {Jwt}; /health open, /metrics {Metrics}")]
     private static partial void LogProtected(ILogger logger, int keys, string jwt, string metrics);
 }

@@ -239,11 +239,38 @@ public sealed class SecurityTests(EmbeddedKafkaFixture kafka, ITestOutputHelper 
         Assert.Contains(silo.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("Auth:Mode is none", StringComparison.Ordinal));
     }
 
-    public void Dispose() => _directory.Dispose();
-
-    private async Task<TestSilo> StartAsync(string name, Dictionary<string, string?>? overrides = null)
+    [Fact]
+    public async Task ASettingsAuthor_IsInItsKafkaHeader_InTheThermostatsStatus_AndInTheAuditLog()
     {
         var topics = kafka.CreateTopics(partitions: 1);
+        using var fleet = new Fleet(kafka, topics);
+        await using var silo = await StartAsync("author", topics: topics);
+        using var control = silo.Http();
+
+        Assert.Equal(HttpStatusCode.Accepted, (await PutAsync(control)).StatusCode);
+        await silo.WaitForStoredAsync(kafka.EndOffsets(topics.Settings), TimeSpan.FromSeconds(60), "the API's setting");
+        var viaApi = await control.GetFromJsonAsync<JsonElement>("/api/thermostats/s-1");
+        // A setting published to Kafka directly has no author.
+        await fleet.PublishSettingsAsync([new Hearth.Grains.Interfaces.ThermostatSetting("s-1", 19, 0.5, 0.5)], silo, TimeSpan.FromSeconds(60));
+        var viaKafka = await control.GetFromJsonAsync<JsonElement>("/api/thermostats/s-1");
+
+        var message = TopicReader.ReadAll(kafka.BootstrapServers, topics.Settings, TimeSpan.FromSeconds(30))[0];
+        Assert.True(message.Message.Headers.TryGetLastBytes("hearth-setting-by", out var author), "the setting has no hearth-setting-by header");
+        Assert.Equal(TestApiKeys.ControlName, Encoding.UTF8.GetString(author));
+        Assert.DoesNotContain("setBy", Encoding.UTF8.GetString(message.Message.Value!), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(TestApiKeys.ControlName, viaApi.GetProperty("lastSettingBy").GetString());
+        Assert.Equal(21, viaApi.GetProperty("setpoint").GetDouble());
+        Assert.Equal(19, viaKafka.GetProperty("setpoint").GetDouble());
+        Assert.Equal(JsonValueKind.Null, viaKafka.GetProperty("lastSettingBy").ValueKind);
+        var audit = Assert.Single(silo.Logs.Entries, e => e.Category == "Hearth.Silo.Audit");
+        Assert.Equal($"Setting by {TestApiKeys.ControlName}: thermostat s-1 to 21 (-0.5/+0.5), published to {topics.Settings}[0]@0, from 127.0.0.1", audit.Message);
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    private async Task<TestSilo> StartAsync(string name, Dictionary<string, string?>? overrides = null, TestTopics? topics = null)
+    {
+        topics ??= kafka.CreateTopics(partitions: 1);
         var settings = new Dictionary<string, string?> { ["Orleans:Dashboard"] = "true" };
         foreach (var (key, value) in overrides ?? [])
         {
