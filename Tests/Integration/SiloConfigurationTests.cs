@@ -133,6 +133,47 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     }
 
     [Fact]
+    public async Task TheSiloProcess_ListeningOnEveryAddress_WithNoWayToAuthenticate_Exits78_NamingTheKey()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            ArgumentList = { SiloProcess.SiloAssembly, $"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Orleans:SiloPort=0", "--Orleans:GatewayPort=0" },
+        };
+        start.Environment["ASPNETCORE_URLS"] = "http://0.0.0.0:0";
+        start.Environment["Storage__ConnectionString"] = $"Data Source={_directory.File("refused.db")}";
+
+        using var process = Process.Start(start)!;
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Timeout);
+
+        Assert.Equal(SiloExecutable.BadConfiguration, process.ExitCode);
+        var line = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("No way to authenticate", line, StringComparison.Ordinal);
+        Assert.Contains("Auth:ApiKeys:<name>:Hash", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheSiloVerb_NewApiKey_PrintsAKeyAndTheHashASiloAccepts()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            ArgumentList = { SiloProcess.SiloAssembly, NewApiKeyCommand.Verb, "ops", "--control" },
+        };
+
+        using var process = Process.Start(start)!;
+        var printed = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Timeout);
+
+        Assert.Equal(0, process.ExitCode);
+        var key = printed.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Single(w => w.StartsWith(ApiKeyStore.Prefix, StringComparison.Ordinal));
+        Assert.Contains($"--Auth:ApiKeys:ops:Hash={ApiKeyStore.Hash(key)} --Auth:ApiKeys:ops:Permissions=control", printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WithNoWayToAuthenticate_OnLoopback_TheSiloMakesAControlKey_WritesItToAFileOnlyItsOwnerReads_AndLogsWhere()
     {
         var topics = kafka.CreateTopics(partitions: 1);
