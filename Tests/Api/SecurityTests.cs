@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Hearth.Silo.Security;
@@ -226,6 +228,44 @@ public sealed class SecurityTests(EmbeddedKafkaFixture kafka, ITestOutputHelper 
         Assert.Equal(HttpStatusCode.Forbidden, write.StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, loggedOut.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, afterLogout.StatusCode);
+    }
+
+    [Fact]
+    public async Task OverHttps_ConfiguredAsKestrelDoes_TheLoginCookieIsSecure()
+    {
+        // A self-signed certificate for 127.0.0.1, given to Kestrel by its standard settings.
+        var certificate = _directory.File("silo.pfx");
+        using (var rsa = RSA.Create(2048))
+        {
+            var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddIpAddress(IPAddress.Loopback);
+            request.CertificateExtensions.Add(names.Build());
+            using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+            await File.WriteAllBytesAsync(certificate, created.Export(X509ContentType.Pfx, "test"));
+        }
+
+        await using var silo = await StartAsync("https", new()
+        {
+            ["Urls"] = $"https://127.0.0.1:{TestPorts.Next()}",
+            ["Kestrel:Certificates:Default:Path"] = certificate,
+            ["Kestrel:Certificates:Default:Password"] = "test",
+        });
+        using var handler = new HttpClientHandler
+        {
+            AllowAutoRedirect = false,
+            // Only this test's own certificate is ever presented here.
+            ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented?.Subject == "CN=127.0.0.1",
+        };
+        using var browser = new HttpClient(handler) { BaseAddress = silo.HttpAddress };
+
+        var loggedIn = await LoginAsync(browser, TestApiKeys.Read, "/dashboard");
+
+        Assert.Equal("https", silo.HttpAddress.Scheme);
+        Assert.Equal(HttpStatusCode.Redirect, loggedIn.StatusCode);
+        var setCookie = Assert.Single(loggedIn.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("; secure", setCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", setCookie, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
