@@ -40,4 +40,46 @@ public sealed class OrleansOptions
     /// read permission. Off by default.
     /// </summary>
     public bool DashboardTrace { get; set; }
+
+    /// <summary>
+    /// Silo-to-silo and gateway TLS, mutual (section <c>Orleans:Tls</c>). Off unless a certificate is configured:
+    /// then every connection between silos is encrypted and a silo without the cluster's certificate cannot join.
+    /// </summary>
+    public ClusterTlsOptions Tls { get; set; } = new();
+}
+
+/// <summary>
+/// The silo's certificate and what it trusts in its peers. Section <c>Orleans:Tls</c>. Paths rather than a certificate
+/// store, so that a Kubernetes Secret or any mounted file serves.
+/// </summary>
+public sealed class ClusterTlsOptions
+{
+    /// <summary>
+    /// The silo's certificate with its private key: a PKCS#12 file (.pfx, .p12) or PEM. Unset (the default), silos
+    /// talk in plain TCP, as before TLS. It must allow server and client authentication (no extended key usage, or both),
+    /// since every silo both accepts and opens connections.
+    /// </summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The PEM private key of <see cref="CertificatePath"/>; not needed for PKCS#12, or a PEM holding its key.</summary>
+    public string? KeyPath { get; set; }
+
+    /// <summary>
+    /// The password of the PKCS#12 file or the encrypted PEM key. A secret: from an environment variable
+    /// (<c>Orleans__Tls__CertificatePassword</c>) or <see cref="CertificatePasswordFile"/>, never appsettings.json,
+    /// where it is refused.
+    /// </summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>A file holding <see cref="CertificatePassword"/> (a mounted Secret); a trailing line break is not part of it.</summary>
+    public string? CertificatePasswordFile { get; set; }
+
+    /// <summary>
+    /// The cluster's CA certificate (PEM, one or more): a peer is accepted only if its certificate chains to one of
+    /// them. Unset, a peer must present the very certificate this silo has (one certificate shared by the cluster).
+    /// </summary>
+    public string? ClusterCaPath { get; set; }
+
+    /// <summary>Whether TLS is on: a certificate is configured.</summary>
+    public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
 }

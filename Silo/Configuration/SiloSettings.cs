@@ -1,4 +1,5 @@
 using Hearth.Grains;
+using Hearth.Silo.Cluster;
 using Hearth.Silo.Diagnostics;
 using Hearth.Silo.Security;
 using Hearth.Streaming.Kafka.Hosting;
@@ -30,6 +31,9 @@ public sealed record SiloSettings(
     /// <summary>What the silo's Kafka logs are called (<see cref="KafkaStreamOptions.LogIncarnation"/>).</summary>
     private string KafkaLogIncarnation { get; init; } = "";
 
+    /// <summary>The silo's TLS certificate and the cluster's CA, loaded from <c>Orleans:Tls</c>; null when TLS is off.</summary>
+    public ClusterTls? ClusterTls { get; private init; }
+
     /// <summary>Reads and validates the configuration.</summary>
     /// <param name="kafkaLogIncarnation">The embedded broker's incarnation, when the silo hosts one; empty for a Kafka cluster.</param>
     /// <exception cref="OptionsValidationException">Some values are invalid; the message names every key.</exception>
@@ -46,6 +50,9 @@ public sealed record SiloSettings(
         var silo = Bind(configuration, SiloOptions.SectionName, new SiloOptionsValidator(), failures);
         var telemetry = Bind(configuration, TelemetryOptions.SectionName, new TelemetryOptionsValidator(), failures);
         var auth = Bind(configuration, AuthOptions.SectionName, new AuthOptionsValidator(), failures);
+        SecretNotInFiles(configuration, failures, $"{OrleansOptions.SectionName}:Tls:CertificatePassword");
+        // The files are read now, so that a missing, unreadable or mismatched one fails the start with its key named.
+        var clusterTls = ClusterTls.Load(orleans.Tls, failures);
         // After the sections it takes values from.
         var kafkaConfiguration = KafkaSection.Snapshot(configuration);
         var kafka = new KafkaStreamOptions();
@@ -60,6 +67,7 @@ public sealed record SiloSettings(
         {
             KafkaConfiguration = kafkaConfiguration,
             KafkaLogIncarnation = kafkaLogIncarnation,
+            ClusterTls = clusterTls,
         };
     }
 
@@ -83,6 +91,19 @@ public sealed record SiloSettings(
         services.AddSingleton(Options.Create(Silo));
         services.AddSingleton(Options.Create(Telemetry));
         services.AddSingleton(Options.Create(Auth));
+    }
+
+    /// <summary>
+    /// Adds a failure if <paramref name="key"/> comes from a configuration file (appsettings.json): a secret there ends up
+    /// in images and repositories. Environment variables and mounted files are where secrets belong.
+    /// </summary>
+    private static void SecretNotInFiles(IConfiguration configuration, List<string> failures, string key)
+    {
+        if (configuration is IConfigurationRoot root &&
+            root.Providers.OfType<FileConfigurationProvider>().Any(p => p.TryGet(key, out _)))
+        {
+            failures.Add($"{key} must not be in a configuration file; set it in the environment ({key.Replace(":", "__", StringComparison.Ordinal)}) or use {key}File.");
+        }
     }
 
     private static T Bind<T>(IConfiguration configuration, string section, IValidateOptions<T> validator, List<string> failures)

@@ -161,6 +161,14 @@ public static partial class SiloApplication
                 o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
             })
             .BindConfiguration($"{OrleansOptions.SectionName}:Membership");
+        if (settings.ClusterTls is { } tls)
+        {
+            // Mutual TLS on silo-to-silo and gateway connections, both directions: see ClusterTls.
+            silo.UseTls(tls.Configure);
+            silo.Services.AddSingleton(tls);
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ClusterTlsLogging>();
+        }
+
         silo.AddThermostatControl(settings);
         if (settings.Orleans.Dashboard)
         {
