@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime.MembershipService;
 
 namespace Hearth.Silo.Hosting;
 
@@ -16,6 +17,12 @@ public static class SiloExecutable
 
     /// <summary>The silo failed after it had started (<c>EX_SOFTWARE</c>).</summary>
     public const int FailedAfterStart = 70;
+
+    /// <summary>
+    /// The silo could not join its cluster: the active silos did not answer it (<c>EX_TEMPFAIL</c>: it may be the network,
+    /// worth a retry, or a certificate the cluster refuses, which is not).
+    /// </summary>
+    public const int CannotJoin = 75;
 
     /// <summary>The configuration is invalid, or the environment unusable (<c>EX_CONFIG</c>); the message names the key.</summary>
     public const int BadConfiguration = 78;
@@ -33,6 +40,11 @@ public static class SiloExecutable
             started = true;
             await app.WaitForShutdownAsync().ConfigureAwait(false);
             return Environment.ExitCode;
+        }
+        catch (Exception e) when (!started && JoinFailure(e) is { } join)
+        {
+            await error.WriteLineAsync($"Silo could not join the cluster: {join.Message} With Orleans:Tls, check that this silo's certificate is issued by the cluster CA the others trust.").ConfigureAwait(false);
+            return CannotJoin;
         }
         catch (Exception e) when (!started && StartFailure(e) is { } code)
         {
@@ -55,6 +67,15 @@ public static class SiloExecutable
         _ when IsAddressInUse(failure) => PortInUse,
         // Bad configuration or an unusable environment: say what, name the key, and stop.
         OptionsValidationException or InvalidOperationException or OrleansConfigurationException => BadConfiguration,
+        _ => null,
+    };
+
+    /// <summary>Orleans' refusal to join a cluster whose active silos did not all answer, wherever it is in <paramref name="failure"/>.</summary>
+    internal static Exception? JoinFailure(Exception failure) => failure switch
+    {
+        OrleansClusterConnectivityCheckFailedException => failure,
+        AggregateException aggregate => aggregate.InnerExceptions.Select(JoinFailure).FirstOrDefault(e => e is not null),
+        { InnerException: { } inner } => JoinFailure(inner),
         _ => null,
     };
 

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Hearth.Silo.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime.MembershipService;
 
 namespace Hearth.Tests.Unit;
 
@@ -27,6 +28,16 @@ public sealed class SiloExecutableTests
     [MemberData(nameof(StartFailures))]
     public void StartFailure_IsClassifiedByTheException(Exception failure, int? expected) =>
         Assert.Equal(expected, SiloExecutable.StartFailure(failure));
+
+    [Fact]
+    public void JoinFailure_IsOrleansRefusalToJoin_WhereverItIsWrapped()
+    {
+        var check = new OrleansClusterConnectivityCheckFailedException("Failed to get ping responses from 2 of 2 active silos.");
+
+        Assert.Same(check, SiloExecutable.JoinFailure(check));
+        Assert.Same(check, SiloExecutable.JoinFailure(new AggregateException(new TimeoutException(), new InvalidOperationException("start failed", check))));
+        Assert.Null(SiloExecutable.JoinFailure(new InvalidOperationException("Topics:Settings 'x' does not exist")));
+    }
 
     private static SocketException Busy() => new((int)SocketError.AddressAlreadyInUse);
 }
