@@ -101,6 +101,18 @@ public sealed partial class SiloProcess : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>What the process has written so far, standard output and error (a copy): once it exited, everything.</summary>
+    public IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _lines];
+            }
+        }
+    }
+
     /// <summary>Waits until the silo reports itself active (Orleans has made it an active member of its cluster).</summary>
     public Task WaitUntilActiveAsync(TimeSpan timeout) =>
         WaitForLineAsync(l => l.Contains($"Silo {Name} is active", StringComparison.Ordinal), timeout, "active");

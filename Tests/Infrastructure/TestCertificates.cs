@@ -51,6 +51,22 @@ public sealed class TestCertificates : IDisposable
         ["Orleans:Tls:ClusterCaPath"] = ClusterCaPath,
     };
 
+    /// <summary>
+    /// The settings of a silo with <paramref name="certificate"/> (from another CA) that trusts both that CA and the
+    /// cluster's: it passes its own start checks and accepts the cluster's silos, so only they can keep it out.
+    /// </summary>
+    public Dictionary<string, string?> RogueSettings(SiloCertificate certificate)
+    {
+        var bundle = _directory.File("rogue-and-cluster-ca.pem");
+        File.WriteAllText(bundle, _rogueCa.ExportCertificatePem() + "\n" + _clusterCa.ExportCertificatePem());
+        return new()
+        {
+            ["Orleans:Tls:CertificatePath"] = certificate.CertificatePath,
+            ["Orleans:Tls:KeyPath"] = certificate.KeyPath,
+            ["Orleans:Tls:ClusterCaPath"] = bundle,
+        };
+    }
+
     public void Dispose()
     {
         _clusterCa.Dispose();
@@ -81,6 +97,8 @@ public sealed class TestCertificates : IDisposable
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = SiloRequest(name, key);
+        // Names its issuer's key, so that a chain is built to the right one of two CAs with the same name.
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, includeKeyIdentifier: true, includeIssuerAndSerial: false));
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
         using var certificate = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), serial);

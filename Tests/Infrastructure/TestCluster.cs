@@ -63,12 +63,18 @@ public sealed class TestCluster : IStoresInput, IAsyncDisposable
     /// <summary>Starts a silo and waits until it is active (it has joined the Orleans cluster and serves HTTP).</summary>
     public async Task<SiloProcess> StartSiloAsync(string name, IDictionary<string, string?>? overrides = null)
     {
-        var settings = new Dictionary<string, string?>(_settings) { ["Silo:Name"] = name }.With(TestPorts.Silo()).With(overrides);
-
-        var silo = SiloProcess.Start(name, settings, _output.AsLog(), SiloProcess.SharingAMachine);
-        _silos[name] = silo;
+        var silo = LaunchSilo(name, overrides);
         await silo.WaitUntilActiveAsync(StartTimeout);
         await silo.WaitForLineAsync(l => l.Contains("Now listening on:", StringComparison.Ordinal), StartTimeout, "listening");
+        return silo;
+    }
+
+    /// <summary>Starts a silo process with the cluster's settings and <paramref name="overrides"/>, without waiting for anything.</summary>
+    public SiloProcess LaunchSilo(string name, IDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>(_settings) { ["Silo:Name"] = name }.With(TestPorts.Silo()).With(overrides);
+        var silo = SiloProcess.Start(name, settings, _output.AsLog(), SiloProcess.SharingAMachine);
+        _silos[name] = silo;
         return silo;
     }
 
