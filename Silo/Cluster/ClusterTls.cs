@@ -131,29 +131,8 @@ public sealed partial class ClusterTls
         return false;
     }
 
-    private static string? LoadPassword(ClusterTlsOptions options, List<string> failures)
-    {
-        if (options.CertificatePasswordFile is not { Length: > 0 } file)
-        {
-            return options.CertificatePassword;
-        }
-
-        if (options.CertificatePassword is not null)
-        {
-            failures.Add("Orleans:Tls:CertificatePassword and Orleans:Tls:CertificatePasswordFile are both set; set one.");
-            return null;
-        }
-
-        try
-        {
-            return File.ReadAllText(file).TrimEnd('\r', '\n');
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            failures.Add($"Orleans:Tls:CertificatePasswordFile '{file}' cannot be read: {e.Message}");
-            return null;
-        }
-    }
+    private static string? LoadPassword(ClusterTlsOptions options, List<string> failures) =>
+        Secrets.Read("Orleans:Tls:CertificatePassword", options.CertificatePassword, "Orleans:Tls:CertificatePasswordFile", options.CertificatePasswordFile, failures);
 
     private static X509Certificate2? LoadCertificate(ClusterTlsOptions options, string? password, List<string> failures)
     {

@@ -39,14 +39,39 @@ public static class KafkaSection
     };
 
     /// <summary>
-    /// The section's values as they are now, apart from <paramref name="configuration"/>: what is bound later (the
-    /// provider's own options, when the silo starts) is what was checked, even if a configuration file changes.
+    /// Files of librdkafka properties: <c>Kafka:PropertyFiles:&lt;name&gt;</c> is a file (a mounted Secret) whose content,
+    /// without its trailing line break, is the property <c>&lt;name&gt;</c> of every client, as if set as
+    /// <c>Kafka:Properties:&lt;name&gt;</c>. For secrets (<c>sasl.password</c>) where an environment variable will not do:
+    /// a shell cannot export a name with a dot, and a file can be rotated by the platform without the pod's spec.
     /// </summary>
-    public static IConfigurationSection Snapshot(IConfiguration configuration)
+    public const string PropertyFiles = "PropertyFiles";
+
+    /// <summary>
+    /// The section's values as they are now, apart from <paramref name="configuration"/>: what is bound later (the
+    /// provider's own options, when the silo starts) is what was checked, even if a configuration file changes. Each
+    /// file of <see cref="PropertyFiles"/> is read now, into <c>Kafka:Properties</c>; one that cannot be read, or a
+    /// property set both ways, is a failure naming the key.
+    /// </summary>
+    public static IConfigurationSection Snapshot(IConfiguration configuration, List<string> failures)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(failures);
+        var section = configuration.GetSection(Name);
+        var values = section.AsEnumerable()
+            .Where(v => !v.Key.StartsWith($"{Name}:{PropertyFiles}:", StringComparison.Ordinal))
+            .ToDictionary(v => v.Key, v => v.Value, StringComparer.OrdinalIgnoreCase);
+        foreach (var file in section.GetSection(PropertyFiles).GetChildren().Where(f => f.Value is not null))
+        {
+            var key = $"{Name}:{nameof(KafkaStreamOptions.Properties)}:{file.Key}";
+            var value = Secrets.Read(key, values.GetValueOrDefault(key), file.Path, file.Value, failures);
+            if (value is not null)
+            {
+                values[key] = value;
+            }
+        }
+
         return new ConfigurationBuilder()
-            .AddInMemoryCollection(configuration.GetSection(Name).AsEnumerable())
+            .AddInMemoryCollection(values)
             .Build()
             .GetSection(Name);
     }

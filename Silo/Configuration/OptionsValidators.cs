@@ -69,7 +69,32 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             }
         }
 
+        if (options.Password is not null || options.PasswordFile is not null)
+        {
+            if (provider != StorageOptions.Postgres)
+            {
+                failures.Add($"Storage:Password and Storage:PasswordFile are for PostgreSQL; Storage:Provider is '{options.Provider}'.");
+            }
+            else if (HasPassword(options.ConnectionString))
+            {
+                failures.Add("Storage:ConnectionString has a password and Storage:Password or Storage:PasswordFile is set too; set one.");
+            }
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool HasPassword(string? connectionString)
+    {
+        try
+        {
+            return new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Password is not null;
+        }
+        catch (ArgumentException)
+        {
+            // Malformed: said above, naming the key.
+            return false;
+        }
     }
 }
 

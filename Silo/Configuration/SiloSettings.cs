@@ -50,11 +50,12 @@ public sealed record SiloSettings(
         var silo = Bind(configuration, SiloOptions.SectionName, new SiloOptionsValidator(), failures);
         var telemetry = Bind(configuration, TelemetryOptions.SectionName, new TelemetryOptionsValidator(), failures);
         var auth = Bind(configuration, AuthOptions.SectionName, new AuthOptionsValidator(), failures);
-        SecretNotInFiles(configuration, failures, $"{OrleansOptions.SectionName}:Tls:CertificatePassword");
+        RefuseSecretsInFiles(configuration, failures);
+        storage.Password = Secrets.Read("Storage:Password", storage.Password, "Storage:PasswordFile", storage.PasswordFile, failures);
         // The files are read now, so that a missing, unreadable or mismatched one fails the start with its key named.
         var clusterTls = ClusterTls.Load(orleans.Tls, failures);
         // After the sections it takes values from.
-        var kafkaConfiguration = KafkaSection.Snapshot(configuration);
+        var kafkaConfiguration = KafkaSection.Snapshot(configuration, failures);
         var kafka = new KafkaStreamOptions();
         KafkaSection.Bind(kafkaConfiguration, kafka, topics, silo, kafkaLogIncarnation);
         failures.InsertRange(0, KafkaSection.Validate(kafkaConfiguration, kafka));
@@ -94,15 +95,20 @@ public sealed record SiloSettings(
     }
 
     /// <summary>
-    /// Adds a failure if <paramref name="key"/> comes from a configuration file (appsettings.json): a secret there ends up
-    /// in images and repositories. Environment variables and mounted files are where secrets belong.
+    /// Adds a failure for each secret that comes from a configuration file (appsettings.json): a secret there ends up in
+    /// images and repositories. Environment variables, the command line and mounted files are where secrets belong.
     /// </summary>
-    private static void SecretNotInFiles(IConfiguration configuration, List<string> failures, string key)
+    private static void RefuseSecretsInFiles(IConfiguration configuration, List<string> failures)
     {
-        if (configuration is IConfigurationRoot root &&
-            root.Providers.OfType<FileConfigurationProvider>().Any(p => p.TryGet(key, out _)))
+        Secrets.NotInFiles(configuration, failures, $"{OrleansOptions.SectionName}:Tls:CertificatePassword", $"{OrleansOptions.SectionName}:Tls:CertificatePasswordFile");
+        Secrets.NotInFiles(configuration, failures, $"{StorageOptions.SectionName}:Password", $"{StorageOptions.SectionName}:PasswordFile");
+        Secrets.NoPasswordInFiles(configuration, failures, $"{StorageOptions.SectionName}:ConnectionString", $"{StorageOptions.SectionName}:PasswordFile");
+        foreach (var section in Secrets.KafkaPropertySections)
         {
-            failures.Add($"{key} must not be in a configuration file; set it in the environment ({key.Replace(":", "__", StringComparison.Ordinal)}) or use {key}File.");
+            foreach (var property in Secrets.KafkaSecretProperties)
+            {
+                Secrets.NotInFiles(configuration, failures, $"{KafkaSection.Name}:{section}:{property}", $"{KafkaSection.Name}:{KafkaSection.PropertyFiles}:{property}");
+            }
         }
     }
 

@@ -12,8 +12,24 @@ public sealed class StorageOptions
     /// <summary><c>sqlite</c> (one silo, localhost clustering) or <c>postgres</c> (a cluster: also the membership table).</summary>
     public string Provider { get; set; } = Sqlite;
 
-    /// <summary>ADO.NET connection string of the provider.</summary>
+    /// <summary>
+    /// ADO.NET connection string of the provider. With PostgreSQL, leave the password out of it when it is in
+    /// appsettings.json (a password there is refused): set <see cref="Password"/> or <see cref="PasswordFile"/>, or the
+    /// whole string in the environment (<c>Storage__ConnectionString</c>).
+    /// </summary>
     public string ConnectionString { get; set; } = DefaultConnectionString;
+
+    /// <summary>
+    /// The PostgreSQL password, put into <see cref="ConnectionString"/>. A secret: from an environment variable
+    /// (<c>Storage__Password</c>) or <see cref="PasswordFile"/>, never appsettings.json, where it is refused.
+    /// </summary>
+    public string? Password { get; set; }
+
+    /// <summary>
+    /// A file holding <see cref="Password"/> (a mounted Secret); a trailing line break is not part of it. Read once,
+    /// when the silo starts: a rotated password takes a restart.
+    /// </summary>
+    public string? PasswordFile { get; set; }
 
     /// <summary>
     /// Apply the schema scripts (<c>deploy/sql</c>, compiled into the silo) at start. Idempotent; with
@@ -35,7 +51,7 @@ public sealed class StorageOptions
     /// <summary>
     /// The connection string the silo uses: for PostgreSQL, with <c>Maximum Pool Size</c> set to
     /// <see cref="DefaultPostgresPoolSize"/> when it sets none, and <c>idle_in_transaction_session_timeout</c>
-    /// (<see cref="DefaultIdleInTransactionTimeout"/>) added to its <c>Options</c>.
+    /// (<see cref="DefaultIdleInTransactionTimeout"/>) added to its <c>Options</c>, and <see cref="Password"/> as its password.
     /// </summary>
     /// <remarks>
     /// <para>Npgsql's own pool default (100 per silo) lets a few silos exhaust PostgreSQL's <c>max_connections</c> (100
@@ -56,6 +72,11 @@ public sealed class StorageOptions
             }
 
             var builder = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
+            if (Password is not null)
+            {
+                builder.Password = Password;
+            }
+
             // Npgsql's builder answers for every keyword it knows, set or not; the connection string it writes
             // names only those set, under their canonical names (MaxPoolSize becomes Maximum Pool Size).
             var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString };
