@@ -25,9 +25,17 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
     /// </summary>
     /// <param name="key">Where the consumer copies each message's key (no array per message).</param>
     /// <param name="value">Where the consumer copies each message's value.</param>
-    public IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> CreateConsumer(string queueName, CapturedBytes key, CapturedBytes value)
-    {
-        var config = new ConsumerConfig(Common($"{queueName}", options.ConsumerProperties, ConsumerDefaults))
+    public IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> CreateConsumer(string queueName, CapturedBytes key, CapturedBytes value) =>
+        new ConsumerBuilder<CapturedBytes.Marker, CapturedBytes.Marker>(ConsumerConfig(queueName))
+            .SetKeyDeserializer(key)
+            .SetValueDeserializer(value)
+            .SetLogHandler((_, m) => LogLibrdkafka(m))
+            .SetErrorHandler((_, e) => LogError(e))
+            .Build();
+
+    /// <summary>The configuration of <see cref="CreateConsumer"/>.</summary>
+    internal ConsumerConfig ConsumerConfig(string queueName) =>
+        new(Common($"{queueName}", options.ConsumerProperties, ConsumerDefaults))
         {
             GroupId = options.GroupId,
             EnableAutoCommit = false,
@@ -38,21 +46,20 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             QueuedMaxMessagesKbytes = options.QueuedMaxMessagesKbytes,
             ConsumeResultFields = ConsumeResultFields,
         };
-        return new ConsumerBuilder<CapturedBytes.Marker, CapturedBytes.Marker>(config)
-            .SetKeyDeserializer(key)
-            .SetValueDeserializer(value)
-            .SetLogHandler((_, m) => LogLibrdkafka(m))
-            .SetErrorHandler((_, e) => LogError(e))
-            .Build();
-    }
 
     /// <summary>
     /// A consumer that reads messages back by offset (see <see cref="KafkaMessageReader"/>): manually assigned,
     /// committing nothing, prefetching little.
     /// </summary>
-    public IConsumer<byte[]?, byte[]?> CreateReader(string queueName)
-    {
-        var config = new ConsumerConfig(Common($"{queueName}-reader", options.ConsumerProperties, ConsumerDefaults))
+    public IConsumer<byte[]?, byte[]?> CreateReader(string queueName) =>
+        new ConsumerBuilder<byte[]?, byte[]?>(ReaderConfig(queueName))
+            .SetLogHandler((_, m) => LogLibrdkafka(m))
+            .SetErrorHandler((_, e) => LogError(e))
+            .Build();
+
+    /// <summary>The configuration of <see cref="CreateReader"/>.</summary>
+    internal ConsumerConfig ReaderConfig(string queueName) =>
+        new(Common($"{queueName}-reader", options.ConsumerProperties, ConsumerDefaults))
         {
             GroupId = options.GroupId,
             EnableAutoCommit = false,
@@ -61,26 +68,22 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
             QueuedMinMessages = 100,
             ConsumeResultFields = ConsumeResultFields,
         };
-        return new ConsumerBuilder<byte[]?, byte[]?>(config)
+
+    /// <summary>The consumer that commits the checkpoints of the silo's queues: of the group, assigned nothing.</summary>
+    public IConsumer<byte[]?, byte[]?> CreateCommitter() =>
+        new ConsumerBuilder<byte[]?, byte[]?>(CommitterConfig())
             .SetLogHandler((_, m) => LogLibrdkafka(m))
             .SetErrorHandler((_, e) => LogError(e))
             .Build();
-    }
 
-    /// <summary>The consumer that commits the checkpoints of the silo's queues: of the group, assigned nothing.</summary>
-    public IConsumer<byte[]?, byte[]?> CreateCommitter()
-    {
-        var config = new ConsumerConfig(Common("committer", options.ConsumerProperties, ConsumerDefaults))
+    /// <summary>The configuration of <see cref="CreateCommitter"/>.</summary>
+    internal ConsumerConfig CommitterConfig() =>
+        new(Common("committer", options.ConsumerProperties, ConsumerDefaults))
         {
             GroupId = options.GroupId,
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
         };
-        return new ConsumerBuilder<byte[]?, byte[]?>(config)
-            .SetLogHandler((_, m) => LogLibrdkafka(m))
-            .SetErrorHandler((_, e) => LogError(e))
-            .Build();
-    }
 
     /// <summary>
     /// The largest record the producer sends, its <c>message.max.bytes</c> (librdkafka refuses a larger one before
@@ -94,19 +97,8 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
 
     /// <summary>The provider's producer: idempotent, murmur2 partitioning like Java clients, lz4.</summary>
     /// <param name="fatal">Told of a fatal error of the producer (on librdkafka's thread) instead of the log.</param>
-    public IProducer<byte[]?, byte[]?> CreateProducer(Action<IProducer<byte[]?, byte[]?>, Error>? fatal = null)
-    {
-        var config = new ProducerConfig(Common("producer", options.ProducerProperties))
-        {
-            EnableIdempotence = true,
-            Acks = Acks.All,
-            Partitioner = Partitioner.Murmur2Random,
-            LingerMs = options.LingerMs,
-            CompressionType = CompressionType.Lz4,
-            EnableDeliveryReports = true,
-            DeliveryReportFields = "status",
-        };
-        return new ProducerBuilder<byte[]?, byte[]?>(config)
+    public IProducer<byte[]?, byte[]?> CreateProducer(Action<IProducer<byte[]?, byte[]?>, Error>? fatal = null) =>
+        new ProducerBuilder<byte[]?, byte[]?>(ProducerConfig())
             .SetLogHandler((_, m) => LogLibrdkafka(m))
             .SetErrorHandler((producer, e) =>
             {
@@ -120,17 +112,29 @@ internal sealed partial class KafkaClients(string providerName, KafkaStreamOptio
                 }
             })
             .Build();
-    }
+
+    /// <summary>The configuration of <see cref="CreateProducer"/>.</summary>
+    internal ProducerConfig ProducerConfig() =>
+        new(Common("producer", options.ProducerProperties))
+        {
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            Partitioner = Partitioner.Murmur2Random,
+            LingerMs = options.LingerMs,
+            CompressionType = CompressionType.Lz4,
+            EnableDeliveryReports = true,
+            DeliveryReportFields = "status",
+        };
 
     /// <summary>A client for metadata requests, which never creates a topic by asking about it.</summary>
-    public IAdminClient CreateAdminClient()
-    {
-        var config = new AdminClientConfig(Common("admin", new Dictionary<string, string>()));
-        return new AdminClientBuilder(config)
+    public IAdminClient CreateAdminClient() =>
+        new AdminClientBuilder(AdminConfig())
             .SetLogHandler((_, m) => LogLibrdkafka(m))
             .SetErrorHandler((_, e) => LogError(e))
             .Build();
-    }
+
+    /// <summary>The configuration of <see cref="CreateAdminClient"/>.</summary>
+    internal AdminClientConfig AdminConfig() => new(Common("admin", new Dictionary<string, string>()));
 
     /// <summary>
     /// librdkafka's default waits a second before fetching again once a partition's prefetch is full

@@ -66,6 +66,30 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     }
 
     [Fact]
+    public async Task SaslTowardsABrokerWithoutIt_FailsAtStart_WithTheClientsReason_AndTheKeysToCheck()
+    {
+        // The embedded broker (librdkafka's mock cluster) speaks no SASL, so no test here logs in; what can be shown is
+        // that the silo's clients get the security properties, and that the start fails with librdkafka's reason and the
+        // keys to check rather than a bare timeout. The reason comes at once; the timeout only bounds the wait for it.
+        var topics = kafka.CreateTopics(2);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(new()
+        {
+            ["Topics:Readings"] = topics.Readings, ["Topics:Settings"] = topics.Settings, ["Topics:Commands"] = topics.Commands, ["Topics:DeadLetter"] = topics.DeadLetter,
+            ["Kafka:Properties:security.protocol"] = "SASL_PLAINTEXT",
+            ["Kafka:Properties:sasl.mechanism"] = "SCRAM-SHA-256",
+            ["Kafka:Properties:sasl.username"] = "hearth",
+            ["Kafka:Properties:sasl.password"] = "not-the-password",
+            ["Kafka:MetadataTimeout"] = "00:00:10",
+        }));
+
+        Assert.Contains($"Kafka at {kafka.BootstrapServers} did not answer", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Kafka:Properties:security.protocol", error.Message, StringComparison.Ordinal);
+        // librdkafka's own reason, from the client's error callback: the mock's ApiVersions answer lists no SaslHandshake.
+        Assert.Contains("SASL Handshake not supported by broker (required by mechanism SCRAM-SHA-256)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void APortInUse_StopsTheSiloBeforeItStarts_NamingThePort()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
