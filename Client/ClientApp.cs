@@ -83,6 +83,15 @@ public static class ClientApp
             Recursive = true,
         };
 
+        // Kafka's credentials and TLS, by the silo's convention (Kafka__Properties__*, Kafka__PropertyFiles__*).
+        var kafkaProperties = new Option<string[]>("--kafka-property")
+        {
+            Description = "A librdkafka property name=value for the Kafka clients (repeatable), over $Kafka__Properties__<name> " +
+                "and $Kafka__PropertyFiles__<name> (a file holding the value); put secrets (sasl.password) in those, not here",
+            Arity = ArgumentArity.ZeroOrMore,
+            Recursive = true,
+        };
+
         KafkaEndpoint Endpoint(ParseResult parse)
         {
             var servers = parse.GetValue(bootstrap) ?? Environment.GetEnvironmentVariable("Kafka__BootstrapServers");
@@ -91,7 +100,17 @@ public static class ClientApp
                 throw new UsageException("no Kafka address: pass --bootstrap host:port or set Kafka__BootstrapServers");
             }
 
-            return new KafkaEndpoint(servers, parse.GetValue(readings)!, parse.GetValue(settings)!, parse.GetValue(commands)!);
+            Dictionary<string, string> properties;
+            try
+            {
+                properties = KafkaProperties.Resolve(parse.GetValue(kafkaProperties) ?? [], Environment.GetEnvironmentVariables());
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message);
+            }
+
+            return new KafkaEndpoint(servers, parse.GetValue(readings)!, parse.GetValue(settings)!, parse.GetValue(commands)!) { Properties = properties };
         }
 
         var root = new RootCommand("Hearth client: publish thermostat settings, simulate a fleet, watch heater commands.");
@@ -100,6 +119,7 @@ public static class ClientApp
         root.Options.Add(settings);
         root.Options.Add(commands);
         root.Options.Add(apiKey);
+        root.Options.Add(kafkaProperties);
         root.Subcommands.Add(SetCommand(Endpoint, apiKey, output));
         root.Subcommands.Add(SimulateCommand(Endpoint, output));
         root.Subcommands.Add(WatchCommand(Endpoint, output));

@@ -10,20 +10,54 @@ public sealed record KafkaEndpoint(string BootstrapServers, string ReadingsTopic
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>
+    /// librdkafka properties of every client (<see cref="KafkaProperties"/>): security and the like. What the client
+    /// sets itself (partitioner, idempotence, group) is set over them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
     /// A producer that partitions keys as Java clients do (murmur2), so a thermostat's messages land on
     /// the partition its controller owns whoever else produces them.
     /// </summary>
     public IProducer<string, byte[]> CreateProducer() =>
-        new ProducerBuilder<string, byte[]>(new ProducerConfig
+        Build(() => new ProducerBuilder<string, byte[]>(ProducerConfig()).SetLogHandler((_, _) => { }).Build());
+
+    /// <summary>The configuration of <see cref="CreateProducer"/>.</summary>
+    internal ProducerConfig ProducerConfig() =>
+        new(Properties.ToDictionary(StringComparer.Ordinal))
         {
             BootstrapServers = BootstrapServers,
             Partitioner = Partitioner.Murmur2Random,
             EnableIdempotence = true,
             LingerMs = 5,
             CompressionType = CompressionType.Lz4,
-        })
-        .SetLogHandler((_, _) => { })
-        .Build();
+        };
+
+    /// <summary>The configuration of <see cref="CreateCommandConsumer"/>.</summary>
+    internal ConsumerConfig CommandConsumerConfig() =>
+        new(Properties.ToDictionary(StringComparer.Ordinal))
+        {
+            BootstrapServers = BootstrapServers,
+            GroupId = "hearth-client-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false,
+            EnablePartitionEof = false,
+        };
+
+    /// <summary>
+    /// Builds a client; a property librdkafka refuses (an unknown name, a bad value) is the caller's mistake, said as
+    /// librdkafka says it rather than as a crash.
+    /// </summary>
+    private static T Build<T>(Func<T> build)
+    {
+        try
+        {
+            return build();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ClientApp.UsageException($"Kafka: {e.Message}");
+        }
+    }
 
     /// <summary>
     /// A consumer of the commands topic outside any group, positioned at the end (or the start) of every
@@ -31,15 +65,7 @@ public sealed record KafkaEndpoint(string BootstrapServers, string ReadingsTopic
     /// </summary>
     public IConsumer<string?, byte[]> CreateCommandConsumer(bool fromBeginning)
     {
-        var consumer = new ConsumerBuilder<string?, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = BootstrapServers,
-            GroupId = "hearth-client-" + Guid.NewGuid().ToString("N"),
-            EnableAutoCommit = false,
-            EnablePartitionEof = false,
-        })
-        .SetLogHandler((_, _) => { })
-        .Build();
+        var consumer = Build(() => new ConsumerBuilder<string?, byte[]>(CommandConsumerConfig()).SetLogHandler((_, _) => { }).Build());
         try
         {
             using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();

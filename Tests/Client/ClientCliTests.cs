@@ -18,6 +18,7 @@ public sealed class ClientCliTests(EmbeddedKafkaFixture kafka)
     [InlineData("simulate --thermostats 0 --bootstrap 127.0.0.1:1")]
     [InlineData("simulate --rate -5 --bootstrap 127.0.0.1:1")]
     [InlineData("frobnicate")]
+    [InlineData("set t-1 --temperature 21 --up-delta 0.5 --down-delta 0.5 --bootstrap 127.0.0.1:1 --kafka-property nonsense")]
     public async Task BadArguments_ExitWith2AndOneLineReason(string arguments)
     {
         var (code, _, error) = await RunAsync(arguments.Split(' '));
@@ -92,6 +93,73 @@ public sealed class ClientCliTests(EmbeddedKafkaFixture kafka)
         Assert.Contains("--api-key or HEARTH_API_KEY", anonymousError, StringComparison.Ordinal);
         Assert.Equal(ClientApp.NotPermitted, readOnlyCode);
         Assert.Contains("403", readOnlyError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void KafkaProperties_FromTheEnvironment_AFile_AndTheCommandLine_ReachBothClients()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"hearth-client-sasl-{Guid.NewGuid():N}");
+        File.WriteAllText(file, "s3cret\n");
+        try
+        {
+            // The silo's convention: one Secret serves the silo and the client.
+            var environment = new System.Collections.Hashtable
+            {
+                ["Kafka__Properties__security.protocol"] = "SASL_PLAINTEXT",
+                ["Kafka__Properties__sasl.mechanism"] = "SCRAM-SHA-256",
+                ["Kafka__PropertyFiles__sasl.password"] = file,
+                ["PATH"] = "/usr/bin",
+            };
+
+            var properties = KafkaProperties.Resolve(["sasl.username=hearth", "security.protocol=SASL_SSL"], environment);
+            var endpoint = new KafkaEndpoint("kafka:9093", "r", "s", "c") { Properties = properties };
+
+            var expected = new Dictionary<string, string>
+            {
+                ["security.protocol"] = "SASL_SSL",
+                ["sasl.mechanism"] = "SCRAM-SHA-256",
+                ["sasl.username"] = "hearth",
+                ["sasl.password"] = "s3cret",
+            };
+            Assert.Equal(expected, properties);
+            foreach (var config in new Confluent.Kafka.ClientConfig[] { endpoint.ProducerConfig(), endpoint.CommandConsumerConfig() })
+            {
+                var actual = config.ToDictionary(p => p.Key, p => p.Value);
+                Assert.All(expected, p => Assert.Equal(p.Value, actual.GetValueOrDefault(p.Key)));
+                Assert.Equal("kafka:9093", actual["bootstrap.servers"]);
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void KafkaPropertySetTwice_OrAnUnreadableFile_NamesTheVariable()
+    {
+        var both = Assert.Throws<ArgumentException>(() => KafkaProperties.Resolve([], new System.Collections.Hashtable
+        {
+            ["Kafka__Properties__sasl.password"] = "a",
+            ["Kafka__PropertyFiles__sasl.password"] = "/no/such/file",
+        }));
+        Assert.Contains("Kafka__Properties__sasl.password and Kafka__PropertyFiles__sasl.password are both set", both.Message, StringComparison.Ordinal);
+
+        var unreadable = Assert.Throws<ArgumentException>(() => KafkaProperties.Resolve([], new System.Collections.Hashtable { ["Kafka__PropertyFiles__sasl.password"] = "/no/such/file" }));
+        Assert.StartsWith("Kafka__PropertyFiles__sasl.password '/no/such/file' cannot be read", unreadable.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AKafkaPropertyLibrdkafkaRefuses_ExitsWith2_InLibrdkafkasWords()
+    {
+        // The property reaches the producer: librdkafka itself refuses the value.
+        var (code, _, error) = await RunAsync(["set", "t-1", "--temperature", "21", "--up-delta", "1", "--down-delta", "1",
+            "--bootstrap", kafka.BootstrapServers, "--kafka-property", "security.protocol=carrier-pigeon"]);
+
+        Assert.Equal(2, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: Kafka: ", line, StringComparison.Ordinal);
+        Assert.Contains("security.protocol", line, StringComparison.Ordinal);
     }
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(string[] args)
