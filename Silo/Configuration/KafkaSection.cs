@@ -32,6 +32,8 @@ public static class KafkaSection
         [nameof(KafkaStreamOptions.LogIncarnation)] = "the embedded broker (empty for a Kafka cluster)",
     };
 
+    private const string SecurityProtocol = "security.protocol";
+
     /// <summary>Keys that were once in this section, and where they are now.</summary>
     private static readonly Dictionary<string, string> Moved = new(StringComparer.Ordinal)
     {
@@ -117,6 +119,15 @@ public static class KafkaSection
         foreach (var (key, home) in Moved.Where(m => section.GetSection(m.Key).Exists()))
         {
             failures.Add($"{Name}:{key} has moved to {home}.");
+        }
+
+        // librdkafka's mock cluster has a plain TCP listener and no SASL handlers: a secured client would only time out.
+        if (options.LogIncarnation.Length > 0 &&
+            options.Properties.TryGetValue(SecurityProtocol, out var protocol) &&
+            !string.Equals(protocol, "plaintext", StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"{Name}:{nameof(KafkaStreamOptions.Properties)}:{SecurityProtocol} is '{protocol}', but {BootstrapServersKey} is empty: " +
+                "the embedded development broker speaks plain TCP only (no TLS, no SASL). Set Kafka:BootstrapServers to your Kafka cluster.");
         }
 
         // The options the silo sets come from sections checked on their own: their failures name those keys.

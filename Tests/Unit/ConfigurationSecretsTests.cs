@@ -129,6 +129,18 @@ public sealed class ConfigurationSecretsTests : IDisposable
         Fails(new() { ["Storage:Password"] = "a" }, "Storage:Password and Storage:PasswordFile are for PostgreSQL");
     }
 
+    [Fact]
+    public void SecurityProtocol_WithTheEmbeddedBroker_FailsNamingTheKey()
+    {
+        var values = new Dictionary<string, string?> { ["Kafka:BootstrapServers"] = "127.0.0.1:9092", ["Kafka:Properties:security.protocol"] = "SASL_SSL" };
+
+        // The same settings towards a Kafka cluster (no embedded broker's incarnation) are accepted.
+        Assert.Equal("SASL_SSL", SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build()).Kafka.Properties["security.protocol"]);
+        var failure = Assert.Throws<OptionsValidationException>(() =>
+            SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), kafkaLogIncarnation: "embedded-1"));
+        Assert.Contains(failure.Failures, f => f.StartsWith("Kafka:Properties:security.protocol is 'SASL_SSL', but Kafka:BootstrapServers is empty", StringComparison.Ordinal));
+    }
+
     public void Dispose() => _directory.Dispose();
 
     private IConfiguration WithJson(string json, Dictionary<string, string?> environment)

@@ -95,7 +95,7 @@ public sealed class OptionsValidationTests
             ["Kafka:GroupId"] = "g",
             ["Kafka:CommitIntervalMs"] = "250",
             ["Kafka:MetadataTimeout"] = "00:00:05",
-            ["Kafka:Properties:security.protocol"] = "SASL_SSL",
+            ["Kafka:Properties:client.rack"] = "rack-1",
             ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = "10",
             ["Kafka:ProducerProperties:acks"] = "all",
             ["Topics:Readings"] = "r",
@@ -107,7 +107,7 @@ public sealed class OptionsValidationTests
 
         var kafka = settings.Kafka;
         Assert.Equal((Kafka, "g", 250, TimeSpan.FromSeconds(5)), (kafka.BootstrapServers, kafka.GroupId, kafka.CommitIntervalMs, kafka.MetadataTimeout));
-        Assert.Equal("SASL_SSL", kafka.Properties["security.protocol"]);
+        Assert.Equal("rack-1", kafka.Properties["client.rack"]);
         Assert.Equal("10", kafka.ConsumerProperties["fetch.wait.max.ms"]);
         Assert.Equal("all", kafka.ProducerProperties["acks"]);
         Assert.Equal(["r", "s"], kafka.Topics);

@@ -32,7 +32,7 @@ public sealed class ThermostatControlOptionsTests
             ["Kafka:BootstrapServers"] = "127.0.0.1:9092",
             ["Kafka:CommitIntervalMs"] = "250",
             ["Kafka:MaxBatchSize"] = "7",
-            ["Kafka:Properties:security.protocol"] = "SASL_SSL",
+            ["Kafka:Properties:client.rack"] = "rack-1",
             ["Topics:Settings"] = "settings-elsewhere",
             ["Silo:Name"] = "silo-9",
         }).Build();
