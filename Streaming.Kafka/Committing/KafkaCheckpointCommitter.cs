@@ -95,7 +95,7 @@ internal sealed partial class KafkaCheckpointCommitter : IDisposable
 
             // A partition two receivers registered (one stopping as the next starts) commits the furthest.
             var due = checkpoints
-                .Select(c => (Checkpoint: c, Offset: Math.Max(c.Stored, c.Committed)))
+                .Select(c => (Checkpoint: c, Offset: c.Stored))
                 .Where(c => c.Offset > c.Checkpoint.Committed ||
                             (overwritten.TryGetValue(c.Checkpoint.Partition, out var held) && WrittenOver(held, c.Checkpoint.Committed)))
                 .GroupBy(c => c.Checkpoint.Partition)
