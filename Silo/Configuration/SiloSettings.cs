@@ -49,7 +49,8 @@ public sealed record SiloSettings(
         var orleans = Bind(configuration, OrleansOptions.SectionName, new OrleansOptionsValidator(), failures);
         var silo = Bind(configuration, SiloOptions.SectionName, new SiloOptionsValidator(), failures);
         var telemetry = Bind(configuration, TelemetryOptions.SectionName, new TelemetryOptionsValidator(), failures);
-        var auth = Bind(configuration, AuthOptions.SectionName, new AuthOptionsValidator(), failures);
+        var auth = Bind(configuration, AuthOptions.SectionName, new AuthOptionsValidator(), failures,
+            a => a.Jwt.SigningKey = Secrets.Read("Auth:Jwt:SigningKey", a.Jwt.SigningKey, "Auth:Jwt:SigningKeyFile", a.Jwt.SigningKeyFile, failures));
         RefuseSecretsInFiles(configuration, failures);
         storage.Password = Secrets.Read("Storage:Password", storage.Password, "Storage:PasswordFile", storage.PasswordFile, failures);
         // The files are read now, so that a missing, unreadable or mismatched one fails the start with its key named.
@@ -102,6 +103,7 @@ public sealed record SiloSettings(
     {
         Secrets.NotInFiles(configuration, failures, $"{OrleansOptions.SectionName}:Tls:CertificatePassword", $"{OrleansOptions.SectionName}:Tls:CertificatePasswordFile");
         Secrets.NotInFiles(configuration, failures, $"{StorageOptions.SectionName}:Password", $"{StorageOptions.SectionName}:PasswordFile");
+        Secrets.NotInFiles(configuration, failures, $"{AuthOptions.SectionName}:Jwt:SigningKey", $"{AuthOptions.SectionName}:Jwt:SigningKeyFile");
         Secrets.NoPasswordInFiles(configuration, failures, $"{StorageOptions.SectionName}:ConnectionString", $"{StorageOptions.SectionName}:PasswordFile");
         foreach (var section in Secrets.KafkaPropertySections)
         {
@@ -112,11 +114,13 @@ public sealed record SiloSettings(
         }
     }
 
-    private static T Bind<T>(IConfiguration configuration, string section, IValidateOptions<T> validator, List<string> failures)
+    /// <param name="resolve">Completes the bound options before they are validated (a secret read from its file).</param>
+    private static T Bind<T>(IConfiguration configuration, string section, IValidateOptions<T> validator, List<string> failures, Action<T>? resolve = null)
         where T : class, new()
     {
         var options = new T();
         configuration.GetSection(section).Bind(options);
+        resolve?.Invoke(options);
         var result = validator.Validate(null, options);
         if (result.Failed)
         {

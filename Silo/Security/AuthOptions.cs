@@ -96,9 +96,13 @@ public sealed class JwtOptions
 
     /// <summary>
     /// A symmetric key (HS256, at least 32 bytes of UTF-8) instead of an authority: for tests and development, where
-    /// whoever holds it can mint tokens. Comes from an environment variable or a mounted file, never appsettings.json.
+    /// whoever holds it can mint tokens. From the environment (<c>Auth__Jwt__SigningKey</c>) or
+    /// <see cref="SigningKeyFile"/>; refused in a configuration file.
     /// </summary>
     public string? SigningKey { get; set; }
+
+    /// <summary>A file holding <see cref="SigningKey"/> (a mounted Secret), read at start without its trailing line break.</summary>
+    public string? SigningKeyFile { get; set; }
 
     /// <summary>The claim that carries the permissions (<c>read</c>, <c>control</c>), an array or space-separated; <c>scope</c> and <c>scp</c> are read too.</summary>
     public string PermissionsClaim { get; set; } = DefaultPermissionsClaim;

@@ -76,6 +76,7 @@ public sealed class ConfigurationSecretsTests : IDisposable
     [InlineData("""{ "Storage": { "Provider": "postgres", "Password": "s3cret" } }""", "Storage:Password must not be in a configuration file; set it in the environment (Storage__Password) or use Storage:PasswordFile")]
     [InlineData("""{ "Storage": { "Provider": "postgres", "ConnectionString": "Host=db;Username=hearth;Password=s3cret" } }""", "Storage:ConnectionString must not hold a password in a configuration file")]
     [InlineData("""{ "Storage": { "Provider": "postgres", "ConnectionString": "Host=db;Username=hearth;PWD=s3cret" } }""", "Storage:ConnectionString must not hold a password in a configuration file")]
+    [InlineData("""{ "Auth": { "Jwt": { "Audience": "hearth", "SigningKey": "0123456789abcdef0123456789abcdef" } } }""", "Auth:Jwt:SigningKey must not be in a configuration file; set it in the environment (Auth__Jwt__SigningKey) or use Auth:Jwt:SigningKeyFile")]
     public void SecretInAJsonFile_IsRefused_NamingTheKey(string json, string message)
     {
         var failure = Assert.Throws<OptionsValidationException>(() => SiloSettings.Read(WithJson(json, [])));
@@ -99,6 +100,25 @@ public sealed class ConfigurationSecretsTests : IDisposable
         Assert.Equal("k", settings.Kafka.Properties["sasl.password"]);
         Assert.Equal("SCRAM-SHA-512", settings.Kafka.Properties["sasl.mechanism"]);
         Assert.Equal("p", new NpgsqlConnectionStringBuilder(settings.Storage.EffectiveConnectionString).Password);
+    }
+
+    [Fact]
+    public void JwtSigningKeyFile_IsTheSigningKey_AndIsValidatedAsOne()
+    {
+        var file = _directory.File("jwt-key");
+        File.WriteAllText(file, "0123456789abcdef0123456789abcdef\n");
+
+        var settings = Read(new() { ["Auth:Jwt:Audience"] = "hearth", ["Auth:Jwt:SigningKeyFile"] = file });
+
+        Assert.Equal("0123456789abcdef0123456789abcdef", settings.Auth.Jwt.SigningKey);
+        Assert.True(settings.Auth.Jwt.IsEnabled);
+        // What the file holds is checked as the key would be: too short for HS256, without an audience.
+        File.WriteAllText(file, "short");
+        Fails(new() { ["Auth:Jwt:Audience"] = "hearth", ["Auth:Jwt:SigningKeyFile"] = file }, "Auth:Jwt:SigningKey must be at least 32 bytes");
+        Fails(new() { ["Auth:Jwt:SigningKeyFile"] = file }, "Auth:Jwt:Audience is required");
+        Fails(new() { ["Auth:Jwt:Audience"] = "hearth", ["Auth:Jwt:SigningKeyFile"] = file, ["Auth:Jwt:SigningKey"] = "x" },
+            "Auth:Jwt:SigningKey and Auth:Jwt:SigningKeyFile are both set");
+        Fails(new() { ["Auth:Jwt:Audience"] = "hearth", ["Auth:Jwt:SigningKeyFile"] = "/no/such/file" }, "Auth:Jwt:SigningKeyFile '/no/such/file' cannot be read");
     }
 
     [Fact]
