@@ -231,6 +231,30 @@ public sealed class SecurityTests(EmbeddedKafkaFixture kafka, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task ALoginCookie_HoldsOnEverySiloSharingTheCookieKeys_EndsWithItsKey_AndCarriesTheKeysPermissionsAsTheyAreNow()
+    {
+        // Silos behind one balancer share the cookie keys (Auth:CookieKeysDirectory); each may be configured anew.
+        var shared = new Dictionary<string, string?> { ["Auth:CookieKeysDirectory"] = _directory.File("cookie-keys") };
+        string cookie;
+        await using (var first = await StartAsync("cookie-first", shared))
+        {
+            using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = first.HttpAddress };
+            var loggedIn = await LoginAsync(browser, TestApiKeys.Read, "/dashboard");
+            Assert.Equal(HttpStatusCode.Redirect, loggedIn.StatusCode);
+            cookie = Assert.Single(loggedIn.Headers.GetValues("Set-Cookie")).Split(';')[0];
+        }
+
+        var sameKeys = await WithCookieAsync("cookie-same", shared, cookie);
+        // The read key replaced: a new key under the same name, as an operator does when one leaks.
+        var replaced = await WithCookieAsync("cookie-replaced", new(shared) { [$"Auth:ApiKeys:{TestApiKeys.ReadName}:Hash"] = ApiKeyStore.Hash(ApiKeyStore.Generate()) }, cookie);
+        var raised = await WithCookieAsync("cookie-raised", new(shared) { [$"Auth:ApiKeys:{TestApiKeys.ReadName}:Permissions"] = "control" }, cookie);
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Forbidden), sameKeys);
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), replaced);
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Accepted), raised);
+    }
+
+    [Fact]
     public async Task OverHttps_ConfiguredAsKestrelDoes_TheLoginCookieIsSecure()
     {
         // A self-signed certificate for 127.0.0.1, given to Kestrel by its standard settings.
@@ -335,6 +359,20 @@ public sealed class SecurityTests(EmbeddedKafkaFixture kafka, ITestOutputHelper 
         using var http = TestApiKeys.Anonymous(silo.HttpAddress);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return (await PutAsync(http)).StatusCode;
+    }
+
+    /// <summary>What a silo started with <paramref name="settings"/> answers a read and a write carrying <paramref name="cookie"/>.</summary>
+    private async Task<(HttpStatusCode Read, HttpStatusCode Write)> WithCookieAsync(string name, Dictionary<string, string?> settings, string cookie)
+    {
+        await using var silo = await StartAsync(name, settings);
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = silo.HttpAddress };
+        using var read = new HttpRequestMessage(HttpMethod.Get, "/api/cluster") { Headers = { { "Cookie", cookie } } };
+        using var write = new HttpRequestMessage(HttpMethod.Put, "/api/thermostats/s-1/setting")
+        {
+            Headers = { { "Cookie", cookie } },
+            Content = new StringContent(Setting, Encoding.UTF8, "application/json"),
+        };
+        return ((await browser.SendAsync(read)).StatusCode, (await browser.SendAsync(write)).StatusCode);
     }
 
     private static Task<HttpResponseMessage> LoginAsync(HttpClient browser, string key, string returnUrl) =>
