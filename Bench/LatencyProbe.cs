@@ -10,7 +10,8 @@ namespace Hearth.Bench;
 /// </summary>
 internal static class LatencyProbe
 {
-    public sealed record Result(int Samples, double P50Ms, double P99Ms, long Sent);
+    /// <param name="PausedMs">How long the collector stopped the process's managed threads while the probe ran.</param>
+    public sealed record Result(int Samples, double P50Ms, double P99Ms, long Sent, double PausedMs);
 
     /// <summary>Samples of readings sent in the first second are dropped: new clients find their partitions' leaders then.</summary>
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(1);
@@ -18,6 +19,7 @@ internal static class LatencyProbe
     public static async Task<Result> RunAsync(BenchSystem system, BenchInput input, int rate, TimeSpan duration, long processedBefore)
     {
         var samples = new List<double>();
+        var pausedAtStart = GC.GetTotalPauseDuration();
         var measureFrom = DateTimeOffset.UtcNow + Warmup;
         using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
         {
@@ -89,7 +91,7 @@ internal static class LatencyProbe
         stop.Cancel();
         await reader;
         samples.Sort();
-        return new Result(samples.Count, Percentile(samples, 0.50), Percentile(samples, 0.99), sent);
+        return new Result(samples.Count, Percentile(samples, 0.50), Percentile(samples, 0.99), sent, (GC.GetTotalPauseDuration() - pausedAtStart).TotalMilliseconds);
     }
 
     private static double Percentile(List<double> sorted, double q) =>

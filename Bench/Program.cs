@@ -40,7 +40,7 @@ var work = Path.Combine(Path.GetTempPath(), "hearth-bench-" + Guid.NewGuid().ToS
 Directory.CreateDirectory(work);
 Console.WriteLine($"input: {readings:N0} readings + {thermostats:N0} settings for {thermostats:N0} thermostats, " +
                   $"{partitions} partitions, lz4, one embedded broker at {kafka.BootstrapServers}");
-Console.WriteLine($"latency: readings stamped with the time they are produced, at {rate:N0}/s for 1 + {latencySeconds} s after the backlog; the first second is not counted");
+Console.WriteLine($"latency: readings stamped with the time they are produced, at {rate:N0}/s for 1 + {latencySeconds} s after the backlog; the first second is not counted; GC ms: how long the collector paused the process meanwhile");
 Console.WriteLine();
 
 var systems = new Func<string, BenchSystem>[]
@@ -63,6 +63,9 @@ for (var i = 0; i < systems.Length; i++)
     Console.Write($"{system.Name}: ");
     await system.StartAsync();
     var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+    // The collector stops every managed thread while it collects the young generations: what that took of the run.
+    var pausedAtStart = GC.GetTotalPauseDuration();
+    var collectionsAtStart = GC.CollectionCount(0);
     // The silo's first phase: every thermostat's controller is activated (state read, stream subscribed).
     (double Seconds, long Processed)? allActive = null;
     while (system.Processed < input.Messages)
@@ -78,6 +81,8 @@ for (var i = 0; i < systems.Length; i++)
     var processedSeconds = Stopwatch.GetElapsedTime(system.StartedAt).TotalSeconds;
     // How busy the machine's cores were meanwhile (the whole process: the embedded broker too).
     var busyCores = (Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds / processedSeconds;
+    var paused = GC.GetTotalPauseDuration() - pausedAtStart;
+    var collections = GC.CollectionCount(0) - collectionsAtStart;
     if (allActive is { } phase && system is SiloSystem silo)
     {
         Console.Write(string.Create(CultureInfo.InvariantCulture,
@@ -96,17 +101,18 @@ for (var i = 0; i < systems.Length; i++)
     var latency = await LatencyProbe.RunAsync(system, input, rate, TimeSpan.FromSeconds(latencySeconds), input.Messages);
     results.Add((system.Name, input.Messages / processedSeconds, completeSeconds, latency, commands));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{input.Messages / processedSeconds:N0} msgs/s, all handled in {processedSeconds:F2} s ({busyCores:F2} of {Environment.ProcessorCount} cores busy), flushed/durable at {completeSeconds:F2} s"));
+        $"{input.Messages / processedSeconds:N0} msgs/s, all handled in {processedSeconds:F2} s ({busyCores:F2} of {Environment.ProcessorCount} cores busy, " +
+        $"{paused.TotalMilliseconds:N0} ms paused by {collections} collections), flushed/durable at {completeSeconds:F2} s"));
 }
 
 Directory.Delete(work, recursive: true);
 Console.WriteLine();
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"",-26}{"readings/s",12}{"vs raw",8}{"durable s",11}{"p50 ms",9}{"p99 ms",9}{"samples",9}{"commands",10}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"",-26}{"readings/s",12}{"vs raw",8}{"durable s",11}{"p50 ms",9}{"p99 ms",9}{"samples",9}{"GC ms",8}{"commands",10}"));
 var raw = results[0].PerSecond;
 foreach (var r in results)
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{r.Name,-26}{r.PerSecond,12:N0}{r.PerSecond / raw,8:F2}{r.DurableSeconds,11:F2}{r.Latency.P50Ms,9:F1}{r.Latency.P99Ms,9:F1}{r.Latency.Samples,9:N0}{r.Commands,10:N0}"));
+        $"{r.Name,-26}{r.PerSecond,12:N0}{r.PerSecond / raw,8:F2}{r.DurableSeconds,11:F2}{r.Latency.P50Ms,9:F1}{r.Latency.P99Ms,9:F1}{r.Latency.Samples,9:N0}{r.Latency.PausedMs,8:N0}{r.Commands,10:N0}"));
 }
 
 if (results[1].Commands != results[2].Commands)
