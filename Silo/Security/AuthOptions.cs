@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Hearth.Silo.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -88,6 +90,13 @@ public sealed class JwtOptions
     /// <summary>The identity provider (an https URL): its OpenID metadata gives the issuer and signing keys.</summary>
     public string? Authority { get; set; }
 
+    /// <summary>
+    /// A PEM file of the CA certificates that the identity provider's HTTPS certificate must chain to, for a provider
+    /// inside the organisation whose CA the platform does not trust. Its host name is still checked. Unset: the
+    /// platform's trust store.
+    /// </summary>
+    public string? AuthorityCaPath { get; set; }
+
     /// <summary>The audience tokens must name (this API); required with an authority or a signing key.</summary>
     public string? Audience { get; set; }
 
@@ -112,6 +121,34 @@ public sealed class JwtOptions
 
     /// <summary>Whether tokens are accepted at all.</summary>
     public bool IsEnabled => !string.IsNullOrWhiteSpace(Authority) || !string.IsNullOrWhiteSpace(SigningKey);
+
+    /// <summary>The CA certificates in the PEM file at <paramref name="path"/>.</summary>
+    public static X509Certificate2Collection LoadAuthorityCas(string path)
+    {
+        var certificates = new X509Certificate2Collection();
+        certificates.ImportFromPemFile(path);
+        return certificates;
+    }
+
+    /// <summary>Why the file at <paramref name="path"/> cannot be <see cref="AuthorityCaPath"/>, or null if it can.</summary>
+    internal static string? AuthorityCaProblem(string path)
+    {
+        try
+        {
+            var certificates = LoadAuthorityCas(path);
+            var count = certificates.Count;
+            foreach (var certificate in certificates)
+            {
+                certificate.Dispose();
+            }
+
+            return count == 0 ? "holds no PEM certificate" : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            return $"cannot be read as PEM certificates: {e.Message}";
+        }
+    }
 }
 
 /// <summary>Validates <see cref="AuthOptions"/>.</summary>
@@ -147,6 +184,18 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
                 (!Uri.TryCreate(jwt.Authority, UriKind.Absolute, out var authority) || authority.Scheme != Uri.UriSchemeHttps))
             {
                 failures.Add($"Auth:Jwt:Authority must be an absolute https URL; it is '{jwt.Authority}'.");
+            }
+
+            if (!string.IsNullOrWhiteSpace(jwt.AuthorityCaPath))
+            {
+                if (string.IsNullOrWhiteSpace(jwt.Authority))
+                {
+                    failures.Add("Auth:Jwt:AuthorityCaPath is for Auth:Jwt:Authority, which is not set.");
+                }
+                else if (JwtOptions.AuthorityCaProblem(jwt.AuthorityCaPath) is { } problem)
+                {
+                    failures.Add($"Auth:Jwt:AuthorityCaPath '{jwt.AuthorityCaPath}' {problem}.");
+                }
             }
 
             if (!string.IsNullOrWhiteSpace(jwt.SigningKey) && System.Text.Encoding.UTF8.GetByteCount(jwt.SigningKey) < 32)

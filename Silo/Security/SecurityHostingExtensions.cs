@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Security;
 using System.Security.Claims;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Threading.RateLimiting;
 using Hearth.Silo.Hosting;
@@ -253,6 +255,14 @@ public static partial class SecurityHostingExtensions
             o.Authority = jwt.Authority;
             o.Audience = jwt.Audience;
             parameters.ValidIssuer = jwt.Issuer;
+            if (!string.IsNullOrWhiteSpace(jwt.AuthorityCaPath))
+            {
+                // The metadata and keys are fetched over HTTPS from a provider whose certificate chains to the given CAs
+                // alone (its host name checked as always), not to the platform's roots.
+                var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+                policy.CustomTrustStore.AddRange(JwtOptions.LoadAuthorityCas(jwt.AuthorityCaPath));
+                o.BackchannelHttpHandler = new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = policy } };
+            }
         }
         else
         {

@@ -231,6 +231,29 @@ public sealed class SecurityTests(EmbeddedKafkaFixture kafka, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task TokensOfAnIdentityProvider_WhoseKeysTheAuthorityServesOverHttpsFromAPrivateCa_AreAccepted_ForgeriesAreNot()
+    {
+        await using var provider = await TestIdentityProvider.StartAsync();
+        var settings = new Dictionary<string, string?> { ["Auth:Jwt:Authority"] = provider.Issuer, ["Auth:Jwt:Audience"] = Audience };
+
+        (HttpStatusCode Read, HttpStatusCode Write, HttpStatusCode Forged) trusted, untrusted;
+        await using (var silo = await StartAsync("idp", new(settings) { ["Auth:Jwt:AuthorityCaPath"] = provider.CaPath }))
+        {
+            trusted = (await GetAsync(silo, provider.Token(Audience, "read")), await PutAsync(silo, provider.Token(Audience, "read")),
+                await GetAsync(silo, provider.Token(Audience, "read", forged: true)));
+        }
+
+        // Without the provider's CA the silo cannot fetch its keys over HTTPS, so it accepts none of its tokens.
+        await using (var silo = await StartAsync("idp-untrusted", settings))
+        {
+            untrusted = (await GetAsync(silo, provider.Token(Audience, "read")), await PutAsync(silo, provider.Token(Audience, "control")), HttpStatusCode.Unauthorized);
+        }
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Forbidden, HttpStatusCode.Unauthorized), trusted);
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), untrusted);
+    }
+
+    [Fact]
     public async Task ALoginCookie_HoldsOnEverySiloSharingTheCookieKeys_EndsWithItsKey_AndCarriesTheKeysPermissionsAsTheyAreNow()
     {
         // Silos behind one balancer share the cookie keys (Auth:CookieKeysDirectory); each may be configured anew.

@@ -129,6 +129,21 @@ public sealed class ApiKeyTests
         Assert.False(new AuthOptionsValidator().Validate(null, new AuthOptions()).Failed, "the defaults are valid");
     }
 
+    [Fact]
+    public void AuthorityCaPath_IsForAnAuthority_AndMustHoldPemCertificates()
+    {
+        using var directory = new TempDirectory();
+        var notPem = directory.File("not.pem");
+        File.WriteAllText(notPem, "not a certificate");
+        var withKey = new AuthOptions { Jwt = { SigningKey = "a signing key of at least thirty-two bytes", Audience = "hearth", AuthorityCaPath = notPem } };
+        var missing = new AuthOptions { Jwt = { Authority = "https://idp.test", Audience = "hearth", AuthorityCaPath = directory.File("none.pem") } };
+        var empty = new AuthOptions { Jwt = { Authority = "https://idp.test", Audience = "hearth", AuthorityCaPath = notPem } };
+
+        Assert.Contains("Auth:Jwt:AuthorityCaPath is for Auth:Jwt:Authority", Assert.Single(new AuthOptionsValidator().Validate(null, withKey).Failures!), StringComparison.Ordinal);
+        Assert.StartsWith($"Auth:Jwt:AuthorityCaPath '{missing.Jwt.AuthorityCaPath}' cannot be read", Assert.Single(new AuthOptionsValidator().Validate(null, missing).Failures!), StringComparison.Ordinal);
+        Assert.Equal($"Auth:Jwt:AuthorityCaPath '{notPem}' holds no PEM certificate.", Assert.Single(new AuthOptionsValidator().Validate(null, empty).Failures!));
+    }
+
     [Theory]
     [InlineData("permissions", "control", Permission.Control)]
     [InlineData("permissions", "read", Permission.Read)]
