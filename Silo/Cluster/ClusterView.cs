@@ -1,4 +1,5 @@
 using Hearth.Silo.Configuration;
+using Hearth.Silo.Security;
 using Hearth.Streaming.Kafka.Hosting;
 using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Extensions.Options;
@@ -38,6 +39,8 @@ public sealed record QueueView(string Topic, int Partition, string? Owner, long?
 public sealed record EventView(DateTimeOffset At, string Silo, string Kind, string Detail);
 
 /// <summary>The cluster as seen by one silo at one moment.</summary>
+/// <param name="OrleansDashboard">Whether the silo serves the Orleans Dashboard (the fleet dashboard links it).</param>
+/// <param name="Login">Whether browsers log in with a key (<c>/login</c>, <c>/logout</c>); not with <c>Auth:Mode=none</c>.</param>
 public sealed record ClusterSnapshot(
     DateTimeOffset At,
     string ServedBy,
@@ -48,7 +51,8 @@ public sealed record ClusterSnapshot(
     IReadOnlyList<SiloView> Silos,
     IReadOnlyList<QueueView> Queues,
     IReadOnlyList<EventView> Events,
-    bool OrleansDashboard);
+    bool OrleansDashboard,
+    bool Login);
 
 /// <summary>One point of the dashboard's charts.</summary>
 public sealed record HistorySample(long AtMs, double TotalMessagesPerSecond, IReadOnlyDictionary<string, SiloSample> Silos);
@@ -66,6 +70,7 @@ public sealed partial class ClusterView(
     IOptions<KafkaStreamOptions> kafkaOptions,
     IOptions<Orleans.Configuration.ClusterOptions> cluster,
     IOptions<OrleansOptions> orleans,
+    IOptions<AuthOptions> auth,
     ILocalSiloDetails silo,
     TimeProvider time,
     UnreachableSiloRetry retry,
@@ -117,7 +122,8 @@ public sealed partial class ClusterView(
             .ToList();
         return new ClusterSnapshot(
             now, silo.Name, cluster.Value.ClusterId, kafkaOptions.Value.BootstrapServers, kafkaOptions.Value.GroupId, queues.Count,
-            silos, queues, events.Select(e => new EventView(e.At, e.Silo, e.Kind, e.Detail)).ToList(), orleans.Value.Dashboard);
+            silos, queues, events.Select(e => new EventView(e.At, e.Silo, e.Kind, e.Detail)).ToList(), orleans.Value.Dashboard,
+            !auth.Value.IsOff);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -321,7 +321,11 @@ public sealed class SecurityTests(EmbeddedKafkaFixture kafka, ITestOutputHelper 
         await using var silo = await StartAsync("none", new() { ["Auth:Mode"] = "none" });
         using var anonymous = TestApiKeys.Anonymous(silo.HttpAddress);
 
-        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/api/cluster")).StatusCode);
+        var cluster = await anonymous.GetAsync("/api/cluster");
+        Assert.Equal(HttpStatusCode.OK, cluster.StatusCode);
+        // The fleet dashboard shows no logout: there is no login.
+        Assert.False((await cluster.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("login").GetBoolean());
+        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.PostAsync("/logout", null)).StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, (await PutAsync(anonymous)).StatusCode);
         Assert.Contains(silo.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("Auth:Mode is none", StringComparison.Ordinal));
     }

@@ -65,6 +65,8 @@ function renderCards(cluster) {
   $("card-p99").textContent = p99 > 0 ? `${fmt1.format(p99)} ms` : "–";
   $("card-kafka").textContent = `${cluster.bootstrapServers}  ·  group ${cluster.groupId}  ·  Orleans cluster ${cluster.clusterId}`;
   document.querySelector("[data-testid=orleans-dashboard]").hidden = !cluster.orleansDashboard;
+  // With Auth:Mode=none nobody logs in, and there is no /logout to post to.
+  document.querySelector("form.logout").hidden = !cluster.login;
 }
 
 function renderSilos(cluster) {
