@@ -60,7 +60,7 @@ public sealed partial class ClusterTls
         var count = failures.Count;
         var password = LoadPassword(options, failures);
         var certificate = failures.Count == count ? LoadCertificate(options, password, failures) : null;
-        var clusterCa = options.ClusterCaPath is { Length: > 0 } caPath ? LoadClusterCa(caPath, failures) : null;
+        var clusterCa = options.ClusterCaPath is { Length: > 0 } caPath ? PemCertificates.Load("Orleans:Tls:ClusterCaPath", caPath, failures) : null;
         if (certificate is null || failures.Count > count)
         {
             return null;
@@ -188,28 +188,6 @@ public sealed partial class ClusterTls
         }
 
         return certificate;
-    }
-
-    private static X509Certificate2Collection? LoadClusterCa(string path, List<string> failures)
-    {
-        var ca = new X509Certificate2Collection();
-        try
-        {
-            ca.ImportFromPemFile(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            failures.Add($"Orleans:Tls:ClusterCaPath '{path}' cannot be read as PEM certificates: {e.Message}");
-            return null;
-        }
-
-        if (ca.Count == 0)
-        {
-            failures.Add($"Orleans:Tls:ClusterCaPath '{path}' holds no PEM certificate.");
-            return null;
-        }
-
-        return ca;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a silo connection: the peer's certificate {Subject} (issuer {Issuer}, thumbprint {Thumbprint}) is not the cluster's")]

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Hearth.Grains;
 using Hearth.Silo.Cluster;
 using Hearth.Silo.Diagnostics;
@@ -34,6 +35,9 @@ public sealed record SiloSettings(
     /// <summary>The silo's TLS certificate and the cluster's CA, loaded from <c>Orleans:Tls</c>; null when TLS is off.</summary>
     public ClusterTls? ClusterTls { get; private init; }
 
+    /// <summary>The CAs the identity provider's HTTPS certificate chains to (<c>Auth:Jwt:AuthorityCaPath</c>); null: the platform's.</summary>
+    public X509Certificate2Collection? JwtAuthorityCas { get; private init; }
+
     /// <summary>Reads and validates the configuration.</summary>
     /// <param name="kafkaLogIncarnation">The embedded broker's incarnation, when the silo hosts one; empty for a Kafka cluster.</param>
     /// <exception cref="OptionsValidationException">Some values are invalid; the message names every key.</exception>
@@ -55,6 +59,9 @@ public sealed record SiloSettings(
         storage.Password = Secrets.Read("Storage:Password", storage.Password, "Storage:PasswordFile", storage.PasswordFile, failures);
         // The files are read now, so that a missing, unreadable or mismatched one fails the start with its key named.
         var clusterTls = ClusterTls.Load(orleans.Tls, failures);
+        var jwtAuthorityCas = auth.Jwt is { AuthorityCaPath: { Length: > 0 } caPath, Authority: { Length: > 0 } }
+            ? PemCertificates.Load("Auth:Jwt:AuthorityCaPath", caPath, failures)
+            : null;
         // After the sections it takes values from.
         var kafkaConfiguration = KafkaSection.Snapshot(configuration, failures);
         var kafka = new KafkaStreamOptions();
@@ -70,6 +77,7 @@ public sealed record SiloSettings(
             KafkaConfiguration = kafkaConfiguration,
             KafkaLogIncarnation = kafkaLogIncarnation,
             ClusterTls = clusterTls,
+            JwtAuthorityCas = jwtAuthorityCas,
         };
     }
 

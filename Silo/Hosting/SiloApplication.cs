@@ -48,7 +48,7 @@ public static partial class SiloApplication
         builder.Services.AddSingleton(endpoints);
         builder.WebHost.UseUrls([.. endpoints.Urls]);
         // Before anything starts: a silo that cannot authenticate anyone on a non-loopback address stops here.
-        builder.AddSecurity(settings.Auth, endpoints);
+        builder.AddSecurity(settings.Auth, settings.JwtAuthorityCas, endpoints);
         // Before Orleans: it runs first and stops the silo before it joins anything.
         builder.Services.AddHostedService<KafkaTopicCheck>();
         builder.UseOrleans(silo => ConfigureSilo(silo, settings, endpoints));

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Hearth.Silo.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -121,34 +119,6 @@ public sealed class JwtOptions
 
     /// <summary>Whether tokens are accepted at all.</summary>
     public bool IsEnabled => !string.IsNullOrWhiteSpace(Authority) || !string.IsNullOrWhiteSpace(SigningKey);
-
-    /// <summary>The CA certificates in the PEM file at <paramref name="path"/>.</summary>
-    public static X509Certificate2Collection LoadAuthorityCas(string path)
-    {
-        var certificates = new X509Certificate2Collection();
-        certificates.ImportFromPemFile(path);
-        return certificates;
-    }
-
-    /// <summary>Why the file at <paramref name="path"/> cannot be <see cref="AuthorityCaPath"/>, or null if it can.</summary>
-    internal static string? AuthorityCaProblem(string path)
-    {
-        try
-        {
-            var certificates = LoadAuthorityCas(path);
-            var count = certificates.Count;
-            foreach (var certificate in certificates)
-            {
-                certificate.Dispose();
-            }
-
-            return count == 0 ? "holds no PEM certificate" : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            return $"cannot be read as PEM certificates: {e.Message}";
-        }
-    }
 }
 
 /// <summary>Validates <see cref="AuthOptions"/>.</summary>
@@ -186,16 +156,10 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
                 failures.Add($"Auth:Jwt:Authority must be an absolute https URL; it is '{jwt.Authority}'.");
             }
 
-            if (!string.IsNullOrWhiteSpace(jwt.AuthorityCaPath))
+            // The file itself is read once, by SiloSettings, which names it if it cannot be used.
+            if (!string.IsNullOrWhiteSpace(jwt.AuthorityCaPath) && string.IsNullOrWhiteSpace(jwt.Authority))
             {
-                if (string.IsNullOrWhiteSpace(jwt.Authority))
-                {
-                    failures.Add("Auth:Jwt:AuthorityCaPath is for Auth:Jwt:Authority, which is not set.");
-                }
-                else if (JwtOptions.AuthorityCaProblem(jwt.AuthorityCaPath) is { } problem)
-                {
-                    failures.Add($"Auth:Jwt:AuthorityCaPath '{jwt.AuthorityCaPath}' {problem}.");
-                }
+                failures.Add("Auth:Jwt:AuthorityCaPath is for Auth:Jwt:Authority, which is not set.");
             }
 
             if (!string.IsNullOrWhiteSpace(jwt.SigningKey) && System.Text.Encoding.UTF8.GetByteCount(jwt.SigningKey) < 32)

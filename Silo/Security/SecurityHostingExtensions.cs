@@ -45,7 +45,7 @@ public static partial class SecurityHostingExtensions
     /// otherwise.
     /// </summary>
     /// <exception cref="InvalidOperationException">No way to authenticate on a non-loopback address, or an unreadable <c>Auth:ApiKeysFile</c> (the message names the key).</exception>
-    public static SecuritySetup AddSecurity(this WebApplicationBuilder builder, AuthOptions auth, SiloEndpoints endpoints)
+    public static SecuritySetup AddSecurity(this WebApplicationBuilder builder, AuthOptions auth, X509Certificate2Collection? jwtAuthorityCas, SiloEndpoints endpoints)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(auth);
@@ -102,7 +102,7 @@ public static partial class SecurityHostingExtensions
             });
         if (jwt.IsEnabled)
         {
-            authentication.AddJwtBearer(JwtScheme, o => ConfigureJwt(o, jwt));
+            authentication.AddJwtBearer(JwtScheme, o => ConfigureJwt(o, jwt, jwtAuthorityCas));
         }
 
         var read = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder()
@@ -234,7 +234,8 @@ public static partial class SecurityHostingExtensions
         return Task.CompletedTask;
     }
 
-    private static void ConfigureJwt(JwtBearerOptions o, JwtOptions jwt)
+    /// <param name="authorityCas">The CAs the identity provider's certificate must chain to; null: the platform's.</param>
+    private static void ConfigureJwt(JwtBearerOptions o, JwtOptions jwt, X509Certificate2Collection? authorityCas)
     {
         // Claims keep the names the token gives them ("sub", "scope"), not WS-Federation URIs.
         o.MapInboundClaims = false;
@@ -255,12 +256,12 @@ public static partial class SecurityHostingExtensions
             o.Authority = jwt.Authority;
             o.Audience = jwt.Audience;
             parameters.ValidIssuer = jwt.Issuer;
-            if (!string.IsNullOrWhiteSpace(jwt.AuthorityCaPath))
+            if (authorityCas is not null)
             {
                 // The metadata and keys are fetched over HTTPS from a provider whose certificate chains to the given CAs
                 // alone (its host name checked as always), not to the platform's roots.
                 var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
-                policy.CustomTrustStore.AddRange(JwtOptions.LoadAuthorityCas(jwt.AuthorityCaPath));
+                policy.CustomTrustStore.AddRange(authorityCas);
                 o.BackchannelHttpHandler = new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = policy } };
             }
         }

@@ -1,7 +1,10 @@
 using System.Security.Claims;
+using Hearth.Silo.Configuration;
 using Hearth.Silo.Security;
 using Hearth.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace Hearth.Tests.Unit;
 
@@ -135,14 +138,23 @@ public sealed class ApiKeyTests
         using var directory = new TempDirectory();
         var notPem = directory.File("not.pem");
         File.WriteAllText(notPem, "not a certificate");
+        var missing = directory.File("none.pem");
         var withKey = new AuthOptions { Jwt = { SigningKey = "a signing key of at least thirty-two bytes", Audience = "hearth", AuthorityCaPath = notPem } };
-        var missing = new AuthOptions { Jwt = { Authority = "https://idp.test", Audience = "hearth", AuthorityCaPath = directory.File("none.pem") } };
-        var empty = new AuthOptions { Jwt = { Authority = "https://idp.test", Audience = "hearth", AuthorityCaPath = notPem } };
 
         Assert.Contains("Auth:Jwt:AuthorityCaPath is for Auth:Jwt:Authority", Assert.Single(new AuthOptionsValidator().Validate(null, withKey).Failures!), StringComparison.Ordinal);
-        Assert.StartsWith($"Auth:Jwt:AuthorityCaPath '{missing.Jwt.AuthorityCaPath}' cannot be read", Assert.Single(new AuthOptionsValidator().Validate(null, missing).Failures!), StringComparison.Ordinal);
-        Assert.Equal($"Auth:Jwt:AuthorityCaPath '{notPem}' holds no PEM certificate.", Assert.Single(new AuthOptionsValidator().Validate(null, empty).Failures!));
+        // The file is read where the silo's settings are, once.
+        Assert.StartsWith($"Auth:Jwt:AuthorityCaPath '{missing}' cannot be read", Assert.Single(AuthorityCaFailures(missing)), StringComparison.Ordinal);
+        Assert.Equal($"Auth:Jwt:AuthorityCaPath '{notPem}' holds no PEM certificate.", Assert.Single(AuthorityCaFailures(notPem)));
     }
+
+    private static IEnumerable<string> AuthorityCaFailures(string path) =>
+        Assert.Throws<OptionsValidationException>(() => SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = "kafka:9092",
+            ["Auth:Jwt:Authority"] = "https://idp.test",
+            ["Auth:Jwt:Audience"] = "hearth",
+            ["Auth:Jwt:AuthorityCaPath"] = path,
+        }).Build())).Failures;
 
     [Theory]
     [InlineData("permissions", "control", Permission.Control)]
