@@ -95,9 +95,9 @@ internal sealed partial class KafkaCheckpointCommitter : IDisposable
 
             // A partition two receivers registered (one stopping as the next starts) commits the furthest.
             var due = checkpoints
-                .Select(c => (Checkpoint: c, Offset: c.Stored))
-                .Where(c => c.Offset > c.Checkpoint.Committed ||
-                            (overwritten.TryGetValue(c.Checkpoint.Partition, out var held) && WrittenOver(held, c.Checkpoint.Committed)))
+                .Select(c => (Checkpoint: c, Offset: c.Stored,
+                    WrittenOver: overwritten.TryGetValue(c.Partition, out var held) && WrittenOver(held, c.Committed) ? held : (long?)null))
+                .Where(c => c.Offset > c.Checkpoint.Committed || c.WrittenOver is not null)
                 .GroupBy(c => c.Checkpoint.Partition)
                 .Select(g => g.MaxBy(c => c.Offset))
                 .ToList();
@@ -138,9 +138,9 @@ internal sealed partial class KafkaCheckpointCommitter : IDisposable
                 return false;
             }
 
-            foreach (var (checkpoint, offset) in due)
+            foreach (var (checkpoint, offset, writtenOver) in due)
             {
-                if (overwritten.TryGetValue(checkpoint.Partition, out var held) && WrittenOver(held, checkpoint.Committed))
+                if (writtenOver is { } held)
                 {
                     LogPutRight(_logger, checkpoint.Partition.Topic, checkpoint.Partition.Partition.Value, held, checkpoint.Committed, offset);
                 }

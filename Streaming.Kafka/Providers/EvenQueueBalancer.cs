@@ -22,7 +22,6 @@ namespace Hearth.Streaming.Kafka.Providers;
 public sealed partial class EvenQueueBalancer : QueueBalancerBase
 {
     private readonly Lock _lock = new();
-    private IStreamQueueMapper? _mapper;
     private KafkaQueueMapper? _growing;
     private HashSet<SiloAddress>? _silos;
     private ImmutableArray<QueueId> _all = [];
@@ -47,7 +46,6 @@ public sealed partial class EvenQueueBalancer : QueueBalancerBase
         ArgumentNullException.ThrowIfNull(queueMapper);
         lock (_lock)
         {
-            _mapper = queueMapper;
             _all = [.. queueMapper.GetAllQueues()];
         }
 
@@ -93,7 +91,8 @@ public sealed partial class EvenQueueBalancer : QueueBalancerBase
         bool changed;
         lock (_lock)
         {
-            _all = [.. _mapper!.GetAllQueues()];
+            // Only a growing mapper raises this.
+            _all = [.. _growing!.GetAllQueues()];
             // Before the first membership snapshot there is nothing to share out; that snapshot takes every queue.
             changed = _silos is not null && Recompute();
         }

@@ -61,7 +61,6 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
     private PartitionProgress _progress = new();
     private IConsumer<CapturedBytes.Marker, CapturedBytes.Marker>? _consumer;
     private KafkaPartitionFetcher? _fetcher;
-    private string _log = "";
     private string? _startOver;
     private Task? _initializing;
     private PartitionCheckpoint? _checkpoint;
@@ -164,7 +163,6 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             _checkpoint = _committer.Register(_partition, committedBeyondEnd is null ? start.Value : Offset.Unset.Value);
             _consumer = consumer;
             _fetcher = fetcher;
-            _log = log;
             _since = _time.GetUtcNow();
             LogStarted(_logger, _partition.Topic, _partition.Partition.Value,
                 start.Value >= 0 ? start.Value.ToString(CultureInfo.InvariantCulture) : "its beginning", Named(log));
@@ -324,11 +322,7 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             _committer.Unregister(mine);
         }
 
-        await Task.Run(() =>
-        {
-            consumer.Close();
-            consumer.Dispose();
-        }, CancellationToken.None).WaitAsync(timeout, CancellationToken.None)
+        await CloseAsync(consumer).WaitAsync(timeout, CancellationToken.None)
             .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
         _released(this);
         LogStopped(_logger, _partition.Topic, _partition.Partition.Value,
@@ -375,19 +369,19 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         }
 
         var now = _topics.LogOf(_partition.Topic);
-        if (string.Equals(now, _log, StringComparison.Ordinal))
+        var log = fetcher.TopicId;
+        if (string.Equals(now, log, StringComparison.Ordinal))
         {
             return null;
         }
 
-        if (_log.Length == 0)
+        if (log.Length == 0)
         {
-            _log = now;
             fetcher.TopicId = now;
             return null;
         }
 
-        return $"its topic's life is {Named(now)} now, no longer {Named(_log)}";
+        return $"its topic's life is {Named(now)} now, no longer {Named(log)}";
     }
 
     /// <summary>
@@ -401,13 +395,9 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
         _fetcher = null;
         _consumer = null;
         await fetcher.DisposeAsync().ConfigureAwait(true);
-        await Task.Run(() =>
-        {
-            consumer.Close();
-            consumer.Dispose();
-        }).ConfigureAwait(true);
+        await CloseAsync(consumer).ConfigureAwait(true);
 
-        var before = _log;
+        var before = fetcher.TopicId;
         if (wentBack)
         {
             // The topic may have been created again since its ids were last read: read them now.
@@ -428,17 +418,17 @@ internal sealed partial class KafkaQueueReceiver : IQueueAdapterReceiver
             LogStartsOver(_logger, _partition.Topic, _partition.Partition.Value, reason, Named(now));
         }
 
-        _initializing = InitializeAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
-        try
-        {
-            await _initializing.ConfigureAwait(true);
-        }
-        catch (Exception e)
-        {
-            // The next read tries again (FetcherAsync).
-            LogInitializeFailed(_logger, _partition.Topic, _partition.Partition.Value, e.Message);
-        }
+        // A consumer on the current life; if that fails, the next read tries again.
+        await FetcherAsync().ConfigureAwait(true);
     }
+
+    /// <summary>Leaves the consumer's group session and frees it, off the agent's turn: closing blocks.</summary>
+    private static Task CloseAsync(IConsumer<CapturedBytes.Marker, CapturedBytes.Marker> consumer) =>
+        Task.Run(() =>
+        {
+            consumer.Close();
+            consumer.Dispose();
+        }, CancellationToken.None);
 
     private static string Named(string log) => log.Length == 0 ? "(no topic id)" : log;
 
