@@ -69,8 +69,9 @@ public sealed class ThermostatController
             State.RecentCommands.RemoveAt(0);
         }
 
-        State.RecentCommands.Add(new RecentCommand(action, reading.Measurement, setpoint, State.Seq, reading.Timestamp));
-        return new HeaterCommand(ThermostatId, action, reading.Measurement, setpoint, State.Seq, reading.Timestamp);
+        var command = new HeaterCommand(ThermostatId, action, reading.Measurement, setpoint, State.Seq, reading.Timestamp);
+        State.RecentCommands.Add(RecentCommand.Of(command));
+        return command;
     }
 
     /// <summary>The state as callers see it.</summary>
@@ -90,7 +91,7 @@ public sealed class ThermostatController
             State.RecentCommands
                 .AsEnumerable()
                 .Reverse()
-                .Select(c => new HeaterCommand(ThermostatId, c.Action, c.Measurement, c.Setpoint, c.Seq, c.Timestamp))
+                .Select(c => c.For(ThermostatId))
                 .ToList(),
             LastSettingBy: hasSetting ? State.LastSettingBy : null);
     }

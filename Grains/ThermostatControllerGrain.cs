@@ -124,7 +124,7 @@ public sealed partial class ThermostatControllerGrain(
 
         if (commands is not null)
         {
-            (state.State.Unpublished ??= []).AddRange(commands.Select(c => new RecentCommand(c.Action, c.Measurement, c.Setpoint, c.Seq, c.Timestamp)));
+            (state.State.Unpublished ??= []).AddRange(commands.Select(RecentCommand.Of));
         }
 
         if (commands is null && !decided && state.State.Unpublished is null)
@@ -170,7 +170,7 @@ public sealed partial class ThermostatControllerGrain(
         var id = _controller.ThermostatId;
         await this.GetStreamProvider(ThermostatStreams.Provider)
             .GetStream<HeaterCommand>(StreamId.Create(ThermostatStreams.Commands, id))
-            .OnNextBatchAsync(unpublished.Select(c => new HeaterCommand(id, c.Action, c.Measurement, c.Setpoint, c.Seq, c.Timestamp)).ToList());
+            .OnNextBatchAsync(unpublished.Select(c => c.For(id)).ToList());
         state.State.Unpublished = null;
         _dirty = true;
         ArmWriteBehind();

@@ -118,7 +118,7 @@ public sealed partial class ThermostatDispatcher
         var total = calls.Count;
         for (var attempt = 0; ; attempt++)
         {
-            var remaining = TimeSpan.FromTicks(Math.Max(0, (DeliveryBudget - _time.GetElapsedTime(started)).Ticks));
+            var remaining = Remaining(started);
             try
             {
                 await Task.WhenAll(calls.Select(RunAsync)).WaitAsync(remaining, _time);
@@ -154,6 +154,9 @@ public sealed partial class ThermostatDispatcher
             await Task.Delay(pause, _time);
         }
     }
+
+    /// <summary>What is left of <see cref="DeliveryBudget"/> for the delivery that started at <paramref name="started"/>.</summary>
+    private TimeSpan Remaining(long started) => TimeSpan.FromTicks(Math.Max(0, (DeliveryBudget - _time.GetElapsedTime(started)).Ticks));
 
     private static TimeoutException Unfinished(int unfinished, int of, InputPosition at, Exception? failure) =>
         new($"{unfinished} of {of} controllers had not applied their inputs of {at.Source}[{at.Partition}] from offset {at.Offset} " +
@@ -220,7 +223,7 @@ public sealed partial class ThermostatDispatcher
             var reason = $"the controller of thermostat '{call.ThermostatId}' failed to apply it {attempts} times " +
                          $"(the last failure: {call.Failure!.GetType().Name}: {call.Failure.Message})";
             LogDeadLettering(_logger, call.ThermostatId, call.Inputs.Items.Length, attempts, call.Failure);
-            var remaining = TimeSpan.FromTicks(Math.Max(0, (DeliveryBudget - _time.GetElapsedTime(started)).Ticks));
+            var remaining = Remaining(started);
             try
             {
                 await _deadLetters.DeadLetterAsync(call.Inputs.Items.Select(i => i.Position).ToList(), reason).WaitAsync(remaining, _time);
@@ -247,13 +250,14 @@ public sealed partial class ThermostatDispatcher
         var key = (at.Source, at.Partition);
         var now = _time.GetUtcNow();
         var reason = $"{failure.GetType().Name}: {failure.Message}";
-        if (_stalls.TryAdd(key, new PartitionStall(at.Source, at.Partition, now, reason, now)))
+        var started = new PartitionStall(at.Source, at.Partition, now, reason, now);
+        if (_stalls.TryAdd(key, started))
         {
             LogStalled(_logger, at.Source, at.Partition, reason, failure);
         }
         else
         {
-            _stalls.AddOrUpdate(key, _ => new PartitionStall(at.Source, at.Partition, now, reason, now), (_, stall) => stall with { Reason = reason, LastFailure = now });
+            _stalls.AddOrUpdate(key, started, (_, stall) => stall with { Reason = reason, LastFailure = now });
         }
     }
 

@@ -11,10 +11,7 @@ public sealed class ThermostatGrainOptionsValidator : IValidateOptions<Thermosta
         var failures = new List<string>();
         Range(failures, nameof(options.IdleTimeout), options.IdleTimeout, TimeSpan.FromSeconds(2), TimeSpan.FromDays(7));
         Range(failures, nameof(options.WriteBehindInterval), options.WriteBehindInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
-        if (options.MaxAttempts is < 1 or > 1000)
-        {
-            failures.Add($"{Key(nameof(options.MaxAttempts))} must be between 1 and 1000; it is {options.MaxAttempts}.");
-        }
+        Range(failures, nameof(options.MaxAttempts), options.MaxAttempts, 1, 1000);
         if (options.Placement is not (ThermostatGrainOptions.ResourceOptimizedPlacement or ThermostatGrainOptions.PreferLocalPlacement))
         {
             failures.Add($"{Key(nameof(options.Placement))} must be '{ThermostatGrainOptions.ResourceOptimizedPlacement}' or " +
@@ -26,9 +23,10 @@ public sealed class ThermostatGrainOptionsValidator : IValidateOptions<Thermosta
 
     private static string Key(string option) => $"{ThermostatGrainOptions.SectionName}:{option}";
 
-    private static void Range(List<string> failures, string option, TimeSpan value, TimeSpan min, TimeSpan max)
+    private static void Range<T>(List<string> failures, string option, T value, T min, T max)
+        where T : IComparable<T>
     {
-        if (value < min || value > max)
+        if (value.CompareTo(min) < 0 || value.CompareTo(max) > 0)
         {
             failures.Add($"{Key(option)} must be between {min} and {max}; it is {value}.");
         }

@@ -184,7 +184,18 @@ public sealed record RecentCommand(
     [property: Id(1)] double Measurement,
     [property: Id(2)] double Setpoint,
     [property: Id(3)] long Seq,
-    [property: Id(4)] DateTimeOffset Timestamp);
+    [property: Id(4)] DateTimeOffset Timestamp)
+{
+    /// <summary>What the state keeps of <paramref name="command"/>.</summary>
+    public static RecentCommand Of(HeaterCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return new(command.Action, command.Measurement, command.Setpoint, command.Seq, command.Timestamp);
+    }
+
+    /// <summary>The command as it is published for thermostat <paramref name="thermostatId"/>.</summary>
+    public HeaterCommand For(string thermostatId) => new(thermostatId, Action, Measurement, Setpoint, Seq, Timestamp);
+}
 
 /// <summary>System.Text.Json metadata for the stored state (source-generated, no reflection).</summary>
 [JsonSourceGenerationOptions(

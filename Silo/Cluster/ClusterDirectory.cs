@@ -1,3 +1,5 @@
+using Hearth.Grains;
+using Hearth.Streaming.Kafka.Providers;
 using Orleans.Concurrency;
 
 namespace Hearth.Silo.Cluster;
@@ -31,7 +33,18 @@ public sealed record StallReport(
     [property: Id(0)] string Topic,
     [property: Id(1)] int Partition,
     [property: Id(2)] DateTimeOffset Since,
-    [property: Id(3)] string Reason);
+    [property: Id(3)] string Reason)
+{
+    /// <summary>This silo's waiting partitions now: those whose deliveries fail, then those whose dead letters Kafka refuses.</summary>
+    public static List<StallReport> Current(ThermostatDispatcher dispatcher, IKafkaStreamStatus kafka)
+    {
+        ArgumentNullException.ThrowIfNull(dispatcher);
+        ArgumentNullException.ThrowIfNull(kafka);
+        return dispatcher.Stalls.Select(s => new StallReport(s.Source, s.Partition, s.Since, s.Reason))
+            .Concat(kafka.Stalls().Select(s => new StallReport(s.Topic, s.Partition, s.Since, s.Reason)))
+            .ToList();
+    }
+}
 
 /// <summary>An input partition (Orleans queue) a silo pulls.</summary>
 [GenerateSerializer, Immutable, Alias("hearth.QueueReport")]

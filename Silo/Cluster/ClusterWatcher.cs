@@ -137,9 +137,7 @@ public sealed partial class ClusterWatcher(
             samples > 0 ? Math.Round(p50, 2) : null,
             samples > 0 ? Math.Round(p99, 2) : null,
             local + remote > 0 ? Math.Round((double)remote / (local + remote), 3) : null,
-            dispatcher.Stalls.Select(s => new StallReport(s.Source, s.Partition, s.Since, s.Reason))
-                .Concat(kafka.Stalls().Select(s => new StallReport(s.Topic, s.Partition, s.Since, s.Reason)))
-                .ToList());
+            StallReport.Current(dispatcher, kafka));
         _lastAt = now;
         _lastDeliveries = deliveries;
         _lastProcessed = processed;

@@ -50,6 +50,7 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             failures.Add($"Storage:Provider must be '{StorageOptions.Sqlite}' or '{StorageOptions.Postgres}'; it is '{options.Provider}'.");
         }
 
+        Npgsql.NpgsqlConnectionStringBuilder? postgres = null;
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             failures.Add("Storage:ConnectionString is required.");
@@ -59,9 +60,14 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             try
             {
                 // Parse now, so that a malformed connection string fails at start with the key named.
-                _ = provider == StorageOptions.Postgres
-                    ? new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString).Host
-                    : new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(options.ConnectionString).DataSource;
+                if (provider == StorageOptions.Postgres)
+                {
+                    postgres = new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString);
+                }
+                else
+                {
+                    _ = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(options.ConnectionString).DataSource;
+                }
             }
             catch (ArgumentException e)
             {
@@ -75,26 +81,13 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             {
                 failures.Add($"Storage:Password and Storage:PasswordFile are for PostgreSQL; Storage:Provider is '{options.Provider}'.");
             }
-            else if (HasPassword(options.ConnectionString))
+            else if (postgres?.Password is not null)
             {
                 failures.Add("Storage:ConnectionString has a password and Storage:Password or Storage:PasswordFile is set too; set one.");
             }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    private static bool HasPassword(string? connectionString)
-    {
-        try
-        {
-            return new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Password is not null;
-        }
-        catch (ArgumentException)
-        {
-            // Malformed: said above, naming the key.
-            return false;
-        }
     }
 }
 

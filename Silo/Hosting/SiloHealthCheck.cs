@@ -1,4 +1,5 @@
 using Hearth.Grains;
+using Hearth.Silo.Cluster;
 using Hearth.Silo.Configuration;
 using Hearth.Streaming.Kafka.Providers;
 using Microsoft.Data.Sqlite;
@@ -40,9 +41,7 @@ internal sealed class SiloHealthCheck(
             return HealthCheckResult.Unhealthy($"storage does not answer: {error}");
         }
 
-        var stalls = dispatcher.Stalls.Select(s => (Topic: s.Source, s.Partition, s.Since, s.Reason))
-            .Concat(kafka.Stalls().Select(s => (s.Topic, s.Partition, s.Since, s.Reason)))
-            .ToList();
+        var stalls = StallReport.Current(dispatcher, kafka);
         if (stalls.Count > 0)
         {
             // Degraded, not unhealthy: the silo serves its API and its partitions resume by themselves once the cause ends.
