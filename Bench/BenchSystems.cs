@@ -231,8 +231,6 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
                 ["Topics:Commands"] = Output,
                 ["Topics:DeadLetter"] = deadLetter,
                 ["Storage:ConnectionString"] = $"Data Source={database}",
-                [$"Auth:ApiKeys:{TestApiKeys.ControlName}:Hash"] = TestApiKeys.Settings[$"Auth:ApiKeys:{TestApiKeys.ControlName}:Hash"],
-                [$"Auth:ApiKeys:{TestApiKeys.ControlName}:Permissions"] = "control",
                 ["Kafka:ConsumerProperties:fetch.wait.max.ms"] = FetchWaitMaxMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 // Quiet: the categories the silo's appsettings.json raises to Information are named too.
                 ["Logging:LogLevel:Default"] = "Error",
@@ -242,6 +240,7 @@ internal sealed class SiloSystem(string bootstrap, string input, string output, 
                 ["Logging:LogLevel:Orleans.Runtime.MembershipService.MembershipAgent"] = "Error",
             });
             builder.Configuration.AddInMemoryCollection(TestPorts.Silo());
+            builder.Configuration.AddInMemoryCollection(TestApiKeys.Settings);
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("Orleans", LogLevel.Error);

@@ -3,8 +3,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Hearth.Silo.Security;
@@ -280,17 +278,9 @@ public sealed class SecurityTests(EmbeddedKafkaFixture kafka, ITestOutputHelper 
     [Fact]
     public async Task OverHttps_ConfiguredAsKestrelDoes_TheLoginCookieIsSecure()
     {
-        // A self-signed certificate for 127.0.0.1, given to Kestrel by its standard settings.
-        var certificate = _directory.File("silo.pfx");
-        using (var rsa = RSA.Create(2048))
-        {
-            var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-            var names = new SubjectAlternativeNameBuilder();
-            names.AddIpAddress(IPAddress.Loopback);
-            request.CertificateExtensions.Add(names.Build());
-            using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-            await File.WriteAllBytesAsync(certificate, created.Export(X509ContentType.Pfx, "test"));
-        }
+        // A certificate for 127.0.0.1, given to Kestrel by its standard settings.
+        using var certificates = new TestCertificates();
+        var certificate = certificates.Loopback().Pkcs12("test");
 
         await using var silo = await StartAsync("https", new()
         {

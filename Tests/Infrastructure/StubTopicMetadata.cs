@@ -22,9 +22,6 @@ internal sealed class StubTopicMetadata : IKafkaTopicMetadata
     /// <summary>Set to make the next reads of partitions fail, as when Kafka does not answer.</summary>
     public Exception? PartitionsFailure { get; set; }
 
-    /// <summary>Each read as it starts: <c>partitions</c> or <c>ids</c>.</summary>
-    public ChannelReader<string> Reads => _reads.Reader;
-
     public Task<IReadOnlyList<(string Topic, int Partitions)>> ReadPartitionsAsync(IReadOnlyList<string> topics, TimeSpan timeout, CancellationToken cancellationToken)
     {
         _reads.Writer.TryWrite("partitions");

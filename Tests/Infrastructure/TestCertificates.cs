@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -6,7 +7,7 @@ namespace Hearth.Tests.Infrastructure;
 /// <summary>
 /// A cluster CA and certificates for silos, made in the test (ECDSA P-256, quick to make) and written as PEM files the
 /// way an operator's would be mounted: a certificate, its key, the CA certificate. Also a rogue CA, whose certificates
-/// look the same in every field but the issuer's key.
+/// look the same in every field but the issuer's key, and a certificate for an HTTPS server on 127.0.0.1.
 /// </summary>
 public sealed class TestCertificates : IDisposable
 {
@@ -30,6 +31,9 @@ public sealed class TestCertificates : IDisposable
 
     /// <summary>A silo certificate issued by the cluster CA.</summary>
     public SiloCertificate Silo(string name) => Issue(name, _clusterCa, name);
+
+    /// <summary>A certificate for an HTTPS server on 127.0.0.1 (<c>CN=127.0.0.1</c>, the address in its alternative names), issued by the cluster CA.</summary>
+    public SiloCertificate Loopback() => Issue("127.0.0.1", _clusterCa, "loopback", IPAddress.Loopback);
 
     /// <summary>A silo certificate issued by another CA of the same name.</summary>
     public SiloCertificate Rogue(string name) => Issue(name, _rogueCa, "rogue-" + name);
@@ -93,10 +97,17 @@ public sealed class TestCertificates : IDisposable
         return request;
     }
 
-    private SiloCertificate Issue(string name, X509Certificate2 ca, string file)
+    private SiloCertificate Issue(string name, X509Certificate2 ca, string file, IPAddress? address = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = SiloRequest(name, key);
+        if (address is not null)
+        {
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddIpAddress(address);
+            request.CertificateExtensions.Add(names.Build());
+        }
+
         // Names its issuer's key, so that a chain is built to the right one of two CAs with the same name.
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, includeKeyIdentifier: true, includeIssuerAndSerial: false));
         var serial = RandomNumberGenerator.GetBytes(16);
@@ -111,12 +122,12 @@ public sealed class TestCertificates : IDisposable
         var keyPath = _directory.File(file + ".key");
         File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
-        return new SiloCertificate(certificatePath, keyPath, _directory.Path);
+        return new SiloCertificate(certificatePath, keyPath);
     }
 }
 
 /// <summary>A silo certificate's PEM files.</summary>
-public sealed record SiloCertificate(string CertificatePath, string KeyPath, string Directory)
+public sealed record SiloCertificate(string CertificatePath, string KeyPath)
 {
     /// <summary>Writes the certificate and its key as one PKCS#12 file protected by <paramref name="password"/>.</summary>
     public string Pkcs12(string password)

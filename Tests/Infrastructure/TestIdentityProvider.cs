@@ -24,15 +24,14 @@ public sealed class TestIdentityProvider : IAsyncDisposable
     private readonly RSA _key = RSA.Create(2048);
     private readonly RSA _forger = RSA.Create(2048);
     private readonly WebApplication _app;
-    private readonly TempDirectory _directory;
+    private readonly TestCertificates _certificates;
     private readonly X509Certificate2 _certificate;
 
-    private TestIdentityProvider(WebApplication app, string issuer, string caPath, TempDirectory directory, X509Certificate2 certificate)
+    private TestIdentityProvider(WebApplication app, string issuer, TestCertificates certificates, X509Certificate2 certificate)
     {
         _app = app;
         Issuer = issuer;
-        CaPath = caPath;
-        _directory = directory;
+        _certificates = certificates;
         _certificate = certificate;
     }
 
@@ -40,36 +39,22 @@ public sealed class TestIdentityProvider : IAsyncDisposable
     public string Issuer { get; }
 
     /// <summary>The PEM certificate of the CA that issued its HTTPS certificate.</summary>
-    public string CaPath { get; }
+    public string CaPath => _certificates.ClusterCaPath;
 
     public static async Task<TestIdentityProvider> StartAsync()
     {
         var port = TestPorts.Next();
         var issuer = $"https://127.0.0.1:{port}";
-        var directory = new TempDirectory();
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest("CN=Hearth test identity provider CA", caKey, HashAlgorithmName.SHA256);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        var caPath = directory.File("idp-ca.pem");
-        await File.WriteAllTextAsync(caPath, ca.ExportCertificatePem());
-
-        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var serverRequest = new CertificateRequest("CN=127.0.0.1", serverKey, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        serverRequest.CertificateExtensions.Add(names.Build());
-        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var issued = serverRequest.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
-        // Kestrel needs the key with the certificate, in a form it can keep (PKCS#12 round trip).
-        var serverCertificate = X509CertificateLoader.LoadPkcs12(issued.CopyWithPrivateKey(serverKey).Export(X509ContentType.Pkcs12), null);
+        var certificates = new TestCertificates();
+        var https = certificates.Loopback();
+        // Kestrel keeps the key of a certificate loaded from PKCS#12.
+        var serverCertificate = X509CertificateLoader.LoadPkcs12FromFile(https.Pkcs12("idp"), "idp");
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, listen => listen.UseHttps(serverCertificate)));
         var app = builder.Build();
-        var provider = new TestIdentityProvider(app, issuer, caPath, directory, serverCertificate);
+        var provider = new TestIdentityProvider(app, issuer, certificates, serverCertificate);
         app.MapGet("/.well-known/openid-configuration", () => Results.Json(new Dictionary<string, object>
         {
             ["issuer"] = issuer,
@@ -110,6 +95,6 @@ public sealed class TestIdentityProvider : IAsyncDisposable
         _certificate.Dispose();
         _key.Dispose();
         _forger.Dispose();
-        _directory.Dispose();
+        _certificates.Dispose();
     }
 }

@@ -122,20 +122,11 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList = { SiloProcess.SiloAssembly, $"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Orleans:SiloPort=0", "--Orleans:GatewayPort=0" },
-        };
-        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-        start.Environment["Storage__ConnectionString"] = $"Data Source={_directory.File("port.db")}";
+        var (exitCode, _, errors) = await RunSiloAsync(
+            [$"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Orleans:SiloPort=0", "--Orleans:GatewayPort=0"],
+            new() { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["Storage__ConnectionString"] = $"Data Source={_directory.File("port.db")}" });
 
-        using var process = Process.Start(start)!;
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(Timeout);
-
-        Assert.Equal(69, process.ExitCode);
+        Assert.Equal(69, exitCode);
         var line = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains($"HTTP port {port}", line, StringComparison.Ordinal);
     }
@@ -159,20 +150,11 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     [Fact]
     public async Task TheSiloProcess_ListeningOnEveryAddress_WithNoWayToAuthenticate_Exits78_NamingTheKey()
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList = { SiloProcess.SiloAssembly, $"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Orleans:SiloPort=0", "--Orleans:GatewayPort=0" },
-        };
-        start.Environment["ASPNETCORE_URLS"] = "http://0.0.0.0:0";
-        start.Environment["Storage__ConnectionString"] = $"Data Source={_directory.File("refused.db")}";
+        var (exitCode, _, errors) = await RunSiloAsync(
+            [$"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Orleans:SiloPort=0", "--Orleans:GatewayPort=0"],
+            new() { ["ASPNETCORE_URLS"] = "http://0.0.0.0:0", ["Storage__ConnectionString"] = $"Data Source={_directory.File("refused.db")}" });
 
-        using var process = Process.Start(start)!;
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(Timeout);
-
-        Assert.Equal(SiloExecutable.BadConfiguration, process.ExitCode);
+        Assert.Equal(SiloExecutable.BadConfiguration, exitCode);
         var line = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("No way to authenticate", line, StringComparison.Ordinal);
         Assert.Contains("Auth:ApiKeys:<name>:Hash", line, StringComparison.Ordinal);
@@ -181,18 +163,9 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
     [Fact]
     public async Task TheSiloVerb_NewApiKey_PrintsAKeyAndTheHashASiloAccepts()
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            ArgumentList = { SiloProcess.SiloAssembly, NewApiKeyCommand.Verb, "ops", "--control" },
-        };
+        var (exitCode, printed, _) = await RunSiloAsync([NewApiKeyCommand.Verb, "ops", "--control"]);
 
-        using var process = Process.Start(start)!;
-        var printed = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(Timeout);
-
-        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(0, exitCode);
         var key = printed.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Single(w => w.StartsWith(ApiKeyStore.Prefix, StringComparison.Ordinal));
         Assert.Contains($"--Auth:ApiKeys:ops:Hash={ApiKeyStore.Hash(key)} --Auth:ApiKeys:ops:Permissions=control", printed, StringComparison.Ordinal);
     }
@@ -306,6 +279,30 @@ public sealed class SiloConfigurationTests(EmbeddedKafkaFixture kafka) : IDispos
         Assert.False(File.Exists(file), "The file is deleted when the silo stops.");
         // The broker keeps nothing across restarts: its offsets are told apart from an earlier one's.
         Assert.Equal((embedded.BootstrapServers, embedded.Incarnation), (provider.BootstrapServers, provider.LogIncarnation));
+    }
+
+    /// <summary>Runs the silo executable with <paramref name="arguments"/> until it exits: its exit code, standard output and standard error.</summary>
+    private static async Task<(int ExitCode, string Output, string Errors)> RunSiloAsync(
+        IReadOnlyList<string> arguments, Dictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(SiloProcess.SiloAssembly);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? [])
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        // Both streams at once: a process blocked on a full pipe nobody reads never exits.
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Timeout);
+        return (process.ExitCode, await output, await errors);
     }
 
     public void Dispose() => _directory.Dispose();

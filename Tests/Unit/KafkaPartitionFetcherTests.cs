@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Hearth.Streaming.Kafka.Providers;
 using Hearth.Streaming.Kafka.Receiving;
+using Hearth.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hearth.Tests.Unit;
@@ -36,7 +37,7 @@ public sealed class KafkaPartitionFetcherTests
             consumer, new CapturedBytes(), new CapturedBytes(), Partition, 5, new LifeAdapter(), "topic-id-1", 100, NullLogger.Instance);
 
         var taken = await TakeAsync(fetcher, 2);
-        await PollAsync(() => fetcher.WentBack is not null);
+        await Poll.UntilAsync(() => Task.FromResult(fetcher.WentBack is not null), Timeout, "the fetcher sees the offsets go back");
 
         Assert.Equal(["readings[3]@5 in topic-id-1", "readings[3]@6 in topic-id-1"], taken);
         Assert.Equal((7L, 2L), fetcher.WentBack);
@@ -53,7 +54,7 @@ public sealed class KafkaPartitionFetcherTests
         await using var fetcher = new KafkaPartitionFetcher(
             consumer, new CapturedBytes(), new CapturedBytes(), Partition, 10, new LifeAdapter(), "", 100, NullLogger.Instance);
 
-        await PollAsync(() => fetcher.WentBack is not null);
+        await Poll.UntilAsync(() => Task.FromResult(fetcher.WentBack is not null), Timeout, "the fetcher sees the offsets go back");
 
         Assert.Equal((10L, 0L), fetcher.WentBack);
         Assert.Null(await fetcher.TakeAsync(10, TimeSpan.Zero, CancellationToken.None));
@@ -74,15 +75,6 @@ public sealed class KafkaPartitionFetcherTests
         }
 
         return taken;
-    }
-
-    private static async Task PollAsync(Func<bool> condition)
-    {
-        using var cancel = new CancellationTokenSource(Timeout);
-        while (!condition())
-        {
-            await Task.Delay(10, cancel.Token);
-        }
     }
 
     /// <summary>Decodes a message to where it was read and the life it was stamped with.</summary>

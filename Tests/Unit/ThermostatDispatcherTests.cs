@@ -151,8 +151,6 @@ public sealed class ThermostatDispatcherTests
         Assert.Equal(transient, ThermostatDispatcher.IsTransient(new InvalidOperationException("wrapped", failure)));
     }
 
-    private static readonly DateTimeOffset Start = new SignallingTimeProvider().GetUtcNow();
-
     /// <summary>Moves time on each time the dispatcher waits (its backoff), by as long as it waits, until <paramref name="delivery"/> is done.</summary>
     private static Task AdvanceUntilDoneAsync(SignallingTimeProvider time, Task delivery) => time.RunAsync(delivery, Timeout);
 
