@@ -1,4 +1,7 @@
 using System.Globalization;
+using Hearth.Silo.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace Hearth.Tests.Infrastructure;
 
@@ -29,5 +32,17 @@ public static class TestSettings
         }
 
         return settings;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="values"/> as the silo reads its configuration, towards a Kafka cluster at
+    /// <paramref name="bootstrapServers"/> unless they name one.
+    /// </summary>
+    /// <exception cref="OptionsValidationException">Some values are invalid.</exception>
+    public static SiloSettings Read(Dictionary<string, string?> values, string bootstrapServers = "kafka:9092", string kafkaLogIncarnation = "")
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        values.TryAdd("Kafka:BootstrapServers", bootstrapServers);
+        return SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), kafkaLogIncarnation);
     }
 }

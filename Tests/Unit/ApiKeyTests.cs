@@ -1,9 +1,7 @@
 using System.Security.Claims;
-using Hearth.Silo.Configuration;
 using Hearth.Silo.Security;
 using Hearth.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Hearth.Tests.Unit;
@@ -148,13 +146,12 @@ public sealed class ApiKeyTests
     }
 
     private static IEnumerable<string> AuthorityCaFailures(string path) =>
-        Assert.Throws<OptionsValidationException>(() => SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        Assert.Throws<OptionsValidationException>(() => TestSettings.Read(new()
         {
-            ["Kafka:BootstrapServers"] = "kafka:9092",
             ["Auth:Jwt:Authority"] = "https://idp.test",
             ["Auth:Jwt:Audience"] = "hearth",
             ["Auth:Jwt:AuthorityCaPath"] = path,
-        }).Build())).Failures;
+        })).Failures;
 
     [Theory]
     [InlineData("permissions", "control", Permission.Control)]

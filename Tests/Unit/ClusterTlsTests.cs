@@ -17,13 +17,13 @@ public sealed class ClusterTlsTests : IDisposable
     [Fact]
     public void NoCertificate_TlsIsOff()
     {
-        Assert.Null(Read([]).ClusterTls);
+        Assert.Null(TestSettings.Read([]).ClusterTls);
     }
 
     [Fact]
     public void PemCertificateAndCa_TlsIsOn_AcceptsTheClustersSilos_RefusesOtherCasAndSelfSigned()
     {
-        var tls = Read(_certificates.Settings(_certificates.Silo("silo-a"))).ClusterTls;
+        var tls = TestSettings.Read(_certificates.Settings(_certificates.Silo("silo-a"))).ClusterTls;
 
         Assert.NotNull(tls);
         Assert.True(tls.Certificate.HasPrivateKey);
@@ -40,7 +40,7 @@ public sealed class ClusterTlsTests : IDisposable
         var passwordFile = directory.File("password");
         File.WriteAllText(passwordFile, "s3cret\n");
 
-        var tls = Read(new()
+        var tls = TestSettings.Read(new()
         {
             ["Orleans:Tls:CertificatePath"] = silo.Pkcs12("s3cret"),
             ["Orleans:Tls:CertificatePasswordFile"] = passwordFile,
@@ -93,13 +93,7 @@ public sealed class ClusterTlsTests : IDisposable
 
     private static void Fails(Dictionary<string, string?> values, string key)
     {
-        var failure = Assert.Throws<OptionsValidationException>(() => Read(values));
+        var failure = Assert.Throws<OptionsValidationException>(() => TestSettings.Read(values));
         Assert.Contains(failure.Failures, f => f.StartsWith(key, StringComparison.Ordinal) || f.Contains(" " + key + " ", StringComparison.Ordinal));
-    }
-
-    private static SiloSettings Read(Dictionary<string, string?> values)
-    {
-        values.TryAdd("Kafka:BootstrapServers", "kafka:9092");
-        return SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
     }
 }

@@ -47,7 +47,7 @@ public sealed class ConfigurationSecretsTests : IDisposable
         var file = _directory.File("sasl-password");
         File.WriteAllText(file, "from-file\n");
 
-        var settings = Read(new() { ["Kafka:PropertyFiles:sasl.password"] = file, ["Kafka:Properties:sasl.username"] = "hearth" });
+        var settings = TestSettings.Read(new() { ["Kafka:PropertyFiles:sasl.password"] = file, ["Kafka:Properties:sasl.username"] = "hearth" });
 
         Assert.Equal("from-file", settings.Kafka.Properties["sasl.password"]);
         Assert.Equal("hearth", settings.Kafka.Properties["sasl.username"]);
@@ -108,7 +108,7 @@ public sealed class ConfigurationSecretsTests : IDisposable
         var file = _directory.File("jwt-key");
         File.WriteAllText(file, "0123456789abcdef0123456789abcdef\n");
 
-        var settings = Read(new() { ["Auth:Jwt:Audience"] = "hearth", ["Auth:Jwt:SigningKeyFile"] = file });
+        var settings = TestSettings.Read(new() { ["Auth:Jwt:Audience"] = "hearth", ["Auth:Jwt:SigningKeyFile"] = file });
 
         Assert.Equal("0123456789abcdef0123456789abcdef", settings.Auth.Jwt.SigningKey);
         Assert.True(settings.Auth.Jwt.IsEnabled);
@@ -127,7 +127,7 @@ public sealed class ConfigurationSecretsTests : IDisposable
         var file = _directory.File("pg-password");
         File.WriteAllText(file, "from-file\r\n");
 
-        var settings = Read(new() { ["Storage:Provider"] = "postgres", ["Storage:ConnectionString"] = "Host=db;Username=hearth", ["Storage:PasswordFile"] = file });
+        var settings = TestSettings.Read(new() { ["Storage:Provider"] = "postgres", ["Storage:ConnectionString"] = "Host=db;Username=hearth", ["Storage:PasswordFile"] = file });
 
         var effective = new NpgsqlConnectionStringBuilder(settings.Storage.EffectiveConnectionString);
         Assert.Equal("from-file", effective.Password);
@@ -155,9 +155,9 @@ public sealed class ConfigurationSecretsTests : IDisposable
         var values = new Dictionary<string, string?> { ["Kafka:BootstrapServers"] = "127.0.0.1:9092", ["Kafka:Properties:security.protocol"] = "SASL_SSL" };
 
         // The same settings towards a Kafka cluster (no embedded broker's incarnation) are accepted.
-        Assert.Equal("SASL_SSL", SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build()).Kafka.Properties["security.protocol"]);
+        Assert.Equal("SASL_SSL", TestSettings.Read(values).Kafka.Properties["security.protocol"]);
         var failure = Assert.Throws<OptionsValidationException>(() =>
-            SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), kafkaLogIncarnation: "embedded-1"));
+            TestSettings.Read(values, kafkaLogIncarnation: "embedded-1"));
         Assert.Contains(failure.Failures, f => f.StartsWith("Kafka:Properties:security.protocol is 'SASL_SSL', but Kafka:BootstrapServers is empty", StringComparison.Ordinal));
     }
 
@@ -177,13 +177,7 @@ public sealed class ConfigurationSecretsTests : IDisposable
 
     private static void Fails(Dictionary<string, string?> values, string message)
     {
-        var failure = Assert.Throws<OptionsValidationException>(() => Read(values));
+        var failure = Assert.Throws<OptionsValidationException>(() => TestSettings.Read(values));
         Assert.Contains(failure.Failures, f => f.StartsWith(message, StringComparison.Ordinal));
-    }
-
-    private static SiloSettings Read(Dictionary<string, string?> values)
-    {
-        values.TryAdd("Kafka:BootstrapServers", "kafka:9092");
-        return SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
     }
 }

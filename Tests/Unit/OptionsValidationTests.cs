@@ -1,6 +1,7 @@
 using Hearth.Grains;
 using Hearth.Silo.Configuration;
 using Hearth.Streaming.Kafka.Hosting;
+using Hearth.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -193,9 +194,6 @@ public sealed class OptionsValidationTests
     }
 
     /// <summary><paramref name="values"/>, with Kafka at <see cref="Kafka"/> unless they say otherwise.</summary>
-    private static SiloSettings Read(Dictionary<string, string?> values, string kafkaLogIncarnation = "")
-    {
-        values.TryAdd("Kafka:BootstrapServers", Kafka);
-        return SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build(), kafkaLogIncarnation);
-    }
+    private static SiloSettings Read(Dictionary<string, string?> values, string kafkaLogIncarnation = "") =>
+        TestSettings.Read(values, Kafka, kafkaLogIncarnation);
 }

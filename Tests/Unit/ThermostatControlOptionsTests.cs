@@ -2,6 +2,7 @@ using Hearth.Grains;
 using Hearth.Silo.Configuration;
 using Hearth.Silo.Hosting;
 using Hearth.Streaming.Kafka.Hosting;
+using Hearth.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -49,11 +50,7 @@ public sealed class ThermostatControlOptionsTests
         Assert.Same(settings.Kafka, silo.Services.GetRequiredService<IOptions<KafkaStreamOptions>>().Value);
     }
 
-    private static SiloSettings Read(Dictionary<string, string?> values)
-    {
-        values.TryAdd("Kafka:BootstrapServers", "127.0.0.1:9092");
-        return SiloSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
-    }
+    private static SiloSettings Read(Dictionary<string, string?> values) => TestSettings.Read(values, "127.0.0.1:9092");
 
     /// <summary>A silo host; <paramref name="register"/> as the silo executable's does (Orleans' test cluster does not).</summary>
     private static IHost SiloHost(SiloSettings settings, bool register = false)
